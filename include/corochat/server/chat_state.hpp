@@ -1,0 +1,133 @@
+// The chat server's state machine: connections, nicks, rooms, per-room seq and
+// history. Pure: no sockets, no clocks, no threads. The broadcaster feeds it
+// one input at a time and carries out the Effects it returns, in order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "corochat/protocol/events.hpp"
+#include "corochat/protocol/request.hpp"
+
+namespace corochat::server {
+
+using ClientId = std::uint64_t;
+using protocol::SharedLine;
+using protocol::Timestamp;
+
+struct StateConfig {
+  std::string server_name = "chatd/0.1.0";
+  std::string epoch = "0";
+  std::string default_room = "lobby";  // empty: no default room
+  std::size_t max_text = 4096;
+  std::size_t history = 100;  // messages kept per room
+  std::size_t max_rooms = 1000;
+  std::size_t max_rooms_per_client = 50;
+  std::size_t max_clients = 10000;
+  std::optional<std::string> password;
+  std::string motd;
+  protocol::AdvertisedLimits limits;  // what welcome advertises
+};
+
+// One line for a list of recipients: the line is shared, never copied.
+struct Delivery {
+  SharedLine line;
+  std::vector<ClientId> to;
+};
+
+// A connection the server closes on its own, after flushing what it was sent.
+struct Closing {
+  ClientId client;
+  protocol::ByeReason reason;
+};
+
+struct Effects {
+  std::vector<Delivery> deliveries;  // in order
+  std::vector<Closing> closes;       // after the deliveries
+};
+
+class ChatState {
+ public:
+  using TokenSource = std::function<std::string()>;
+
+  ChatState(StateConfig config, TokenSource make_token);
+
+  // A new connection. Past max_clients: server_full, then close.
+  Effects connect(ClientId client);
+  // One request from a connection, in the order the connection sent it.
+  Effects handle(ClientId client, const protocol::Request& request, Timestamp now);
+  // A line that failed framing, parsing or the flood limit: the error, in its place.
+  Effects reject(ClientId client, const protocol::RequestError& error);
+  // The connection is gone (closed, reset, too slow): its rooms hear `left`.
+  Effects disconnect(ClientId client, protocol::LeaveReason reason, Timestamp now);
+  // Keep-alive: the connection was silent for the idle time.
+  Effects idle(ClientId client);
+  // ...and silent for the grace period after the ping.
+  Effects timed_out(ClientId client, Timestamp now);
+  // The registration deadline passed: close it if it has not said hello.
+  Effects registration_expired(ClientId client);
+  // Server shutdown: `bye shutdown` to every connection, no `left` events.
+  Effects shutdown();
+
+  // Read-only views, for tests and diagnostics.
+  std::size_t connection_count() const { return clients_.size(); }
+  std::size_t room_count() const { return rooms_.size(); }
+  bool is_registered(ClientId client) const;
+  std::optional<std::string> nick_of(ClientId client) const;
+  std::optional<std::uint64_t> room_seq(std::string_view room) const;
+  std::vector<std::string> rooms_of(ClientId client) const;
+
+ private:
+  struct Client {
+    bool registered = false;
+    std::string nick;
+    std::string token;  // for hello.resume
+    std::vector<std::string> rooms;
+  };
+  struct Room {
+    std::vector<ClientId> members;
+    std::uint64_t seq = 0;             // of the latest message
+    std::deque<SharedLine> history;    // latest messages, seqs seq-size+1 .. seq
+    std::uint64_t last_activity = 0;   // orders empty rooms for eviction
+  };
+  using RoomMap = std::map<std::string, Room, std::less<>>;
+
+  struct Context;  // one request being handled
+  void on(Context&, const protocol::Hello&);
+  void on(Context&, const protocol::ChangeNick&);
+  void on(Context&, const protocol::Join&);
+  void on(Context&, const protocol::Part&);
+  void on(Context&, const protocol::Say&);
+  void on(Context&, const protocol::PrivateMessage&);
+  void on(Context&, const protocol::Who&);
+  void on(Context&, const protocol::ListRooms&);
+  void on(Context&, const protocol::History&);
+  void on(Context&, const protocol::Ping&);
+  void on(Context&, const protocol::Pong&);
+  void on(Context&, const protocol::Quit&);
+  void on(Context&, const protocol::Malformed&);
+
+  // Room bookkeeping.
+  RoomMap::iterator find_or_create_room(std::string_view name);  // end() when max_rooms is reached
+  void add_member(Effects&, ClientId, Client&, RoomMap::iterator, Timestamp, const protocol::RequestId&);
+  void remove_member(ClientId, Client&, RoomMap::iterator);
+  // Removes a connection from every room and index; room-mates hear `left`.
+  void drop_client(Effects&, ClientId, protocol::LeaveReason, Timestamp);
+  bool text_ok(Context&, std::string_view text);
+
+  StateConfig config_;
+  TokenSource make_token_;
+  std::unordered_map<ClientId, Client> clients_;
+  std::unordered_map<std::string, ClientId> by_nick_;  // folded nick -> owner
+  RoomMap rooms_;
+  std::uint64_t activity_clock_ = 0;
+};
+
+}  // namespace corochat::server

@@ -1,0 +1,125 @@
+#include "server/broadcaster.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/log.hpp"
+
+namespace corochat::server {
+namespace asio = boost::asio;
+using protocol::LeaveReason;
+
+namespace {
+
+// Resume tokens guard a nick: unguessable, from the OS's random source.
+std::string random_token() {
+  static std::random_device source;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 4; ++i) {
+    std::uint32_t word = source();
+    for (int j = 0; j < 8; ++j, word >>= 4) token.push_back(hex[word & 0xf]);
+  }
+  return token;
+}
+
+}  // namespace
+
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config)
+    : inbox_(inbox), state_(std::move(config), random_token) {}
+
+Timestamp Broadcaster::now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+asio::awaitable<void> Broadcaster::run() {
+  while (!(shutting_down_ && connections_.empty())) {
+    // Named, not a structured binding: GCC 12 destroys a structured binding of a
+    // non-trivial co_await result twice.
+    std::tuple<boost::system::error_code, Inbound> received =
+        co_await inbox_.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (std::get<0>(received)) break;
+    on(std::get<1>(received));
+  }
+}
+
+void Broadcaster::on(Inbound& in) {
+  const ClientId id = in.client;
+  switch (in.kind) {
+    case Inbound::Kind::opened: {
+      connections_.emplace(id, in.connection);
+      log::info("connect ", in.connection->peer(), " id=", id);
+      if (shutting_down_) {
+        in.connection->deliver(protocol::serialize_line(protocol::event::bye(protocol::ByeReason::shutdown)));
+        in.connection->close_after_flush();
+        return;
+      }
+      apply(state_.connect(id));
+      return;
+    }
+    case Inbound::Kind::lines:
+      for (auto& item : in.items) {
+        if (auto* request = std::get_if<protocol::Request>(&item))
+          apply(state_.handle(id, *request, now()));
+        else
+          apply(state_.reject(id, std::get<protocol::RequestError>(item)));
+      }
+      return;
+    case Inbound::Kind::input_ended:
+      if (auto it = connections_.find(id); it != connections_.end()) {
+        log::info("disconnect ", it->second->peer(), " id=", id, ": ", in.detail);
+        apply(state_.disconnect(id, LeaveReason::disconnect, now()));
+        it->second->close_after_flush();
+      }
+      return;
+    case Inbound::Kind::closed:
+      apply(state_.disconnect(id, LeaveReason::disconnect, now()));
+      connections_.erase(id);
+      return;
+    case Inbound::Kind::idle:
+      apply(state_.idle(id));
+      return;
+    case Inbound::Kind::silent:
+      apply(state_.timed_out(id, now()));
+      return;
+    case Inbound::Kind::registration_deadline:
+      apply(state_.registration_expired(id));
+      return;
+    case Inbound::Kind::shutdown:
+      log::warn("shutting down: closing ", connections_.size(), " connections");
+      shutting_down_ = true;
+      apply(state_.shutdown());
+      return;
+  }
+}
+
+void Broadcaster::apply(Effects effects) {
+  for (;;) {
+    for (const auto& delivery : effects.deliveries)
+      for (ClientId to : delivery.to) {
+        auto it = connections_.find(to);
+        if (it != connections_.end() && !it->second->deliver(delivery.line)) too_slow_.push_back(to);
+      }
+    for (const auto& [id, reason] : effects.closes)
+      if (auto it = connections_.find(id); it != connections_.end()) {
+        log::info("disconnect ", it->second->peer(), " id=", id, ": ", protocol::to_string(reason));
+        it->second->close_after_flush();
+      }
+    if (too_slow_.empty()) return;
+    // A slow consumer is closed at once; its rooms hear why, which may find
+    // another slow consumer, handled in the next round.
+    const ClientId slow = too_slow_.back();
+    too_slow_.pop_back();
+    if (auto it = connections_.find(slow); it != connections_.end()) {
+      log::info("disconnect ", it->second->peer(), " id=", slow, ": slow consumer");
+      it->second->abort();
+    }
+    effects = state_.disconnect(slow, LeaveReason::slow_consumer, now());
+  }
+}
+
+}  // namespace corochat::server

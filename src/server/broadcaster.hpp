@@ -1,0 +1,34 @@
+// The broadcaster: the one coroutine that owns the chat state. It takes what
+// sessions send through the inbox, one item at a time, applies it to the state
+// machine and hands the resulting lines to the sessions' queues.
+#pragma once
+
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "corochat/server/chat_state.hpp"
+#include "server/inbox.hpp"
+
+namespace corochat::server {
+
+class Broadcaster {
+ public:
+  Broadcaster(Inbox& inbox, StateConfig config);
+
+  // Runs until shutdown has closed every connection.
+  boost::asio::awaitable<void> run();
+
+ private:
+  void on(Inbound& in);
+  void apply(Effects effects);
+  static Timestamp now();
+
+  Inbox& inbox_;
+  ChatState state_;
+  std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
+  std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
+  bool shutting_down_ = false;
+};
+
+}  // namespace corochat::server

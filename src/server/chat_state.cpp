@@ -1,0 +1,399 @@
+#include "corochat/server/chat_state.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "corochat/protocol/names.hpp"
+
+namespace corochat::server {
+namespace json = boost::json;
+using namespace corochat::protocol;
+
+namespace {
+
+// Delivers one event to `recipients`. When the requester is among them and its
+// request had an id, it gets its own copy with the id; everyone else shares one
+// line without it.
+void deliver(Effects& fx, const SharedLine& shared, const json::object& event,
+             std::vector<ClientId> recipients, ClientId requester, const RequestId& id) {
+  auto self = std::find(recipients.begin(), recipients.end(), requester);
+  if (!id || self == recipients.end()) {
+    if (!recipients.empty()) fx.deliveries.push_back({shared, std::move(recipients)});
+    return;
+  }
+  recipients.erase(self);
+  if (!recipients.empty()) fx.deliveries.push_back({shared, std::move(recipients)});
+  fx.deliveries.push_back({serialize_line(event, id), {requester}});
+}
+
+void deliver(Effects& fx, const json::object& event, std::vector<ClientId> recipients, ClientId requester,
+             const RequestId& id) {
+  const bool only_requester = recipients.size() == 1 && recipients.front() == requester;
+  if (id && only_requester) {
+    fx.deliveries.push_back({serialize_line(event, id), {requester}});
+    return;
+  }
+  deliver(fx, serialize_line(event), event, std::move(recipients), requester, id);
+}
+
+void send(Effects& fx, ClientId to, const json::object& event, const RequestId& id = std::nullopt) {
+  fx.deliveries.push_back({serialize_line(event, id), {to}});
+}
+
+
+}  // namespace
+
+struct ChatState::Context {
+  ClientId id;
+  Client& client;
+  const RequestId& request_id;
+  Timestamp now;
+  Effects fx;
+
+  void reply(const json::object& event) { send(fx, id, event, request_id); }
+  void fail(ErrorCode code, std::string_view message) { reply(event::error(code, message)); }
+};
+
+ChatState::ChatState(StateConfig config, TokenSource make_token)
+    : config_(std::move(config)), make_token_(std::move(make_token)) {}
+
+Effects ChatState::connect(ClientId client) {
+  Effects fx;
+  if (clients_.size() >= config_.max_clients) {
+    send(fx, client, event::error(ErrorCode::server_full, "the server is full, try again later"));
+    send(fx, client, event::bye(ByeReason::server_full));
+    fx.closes.push_back({client, ByeReason::server_full});
+    return fx;
+  }
+  clients_.emplace(client, Client{});
+  return fx;
+}
+
+Effects ChatState::handle(ClientId client, const Request& request, Timestamp now) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return {};  // closing: lines after the end are not executed
+  Context ctx{client, it->second, request.id, now, {}};
+  if (!ctx.client.registered && !allowed_unregistered(request.body)) {
+    ctx.fail(ErrorCode::not_registered, "say hello first");
+    return std::move(ctx.fx);
+  }
+  std::visit([&](const auto& body) { on(ctx, body); }, request.body);
+  return std::move(ctx.fx);
+}
+
+Effects ChatState::reject(ClientId client, const RequestError& error) {
+  Effects fx;
+  if (clients_.contains(client)) send(fx, client, event::error(error.code, error.message), error.id);
+  return fx;
+}
+
+Effects ChatState::disconnect(ClientId client, LeaveReason reason, Timestamp now) {
+  Effects fx;
+  drop_client(fx, client, reason, now);
+  return fx;
+}
+
+Effects ChatState::idle(ClientId client) {
+  Effects fx;
+  if (clients_.contains(client)) send(fx, client, event::ping());
+  return fx;
+}
+
+Effects ChatState::timed_out(ClientId client, Timestamp now) {
+  Effects fx;
+  if (!clients_.contains(client)) return fx;
+  send(fx, client, event::bye(ByeReason::timeout));
+  drop_client(fx, client, LeaveReason::timeout, now);
+  fx.closes.push_back({client, ByeReason::timeout});
+  return fx;
+}
+
+Effects ChatState::registration_expired(ClientId client) {
+  Effects fx;
+  auto it = clients_.find(client);
+  if (it == clients_.end() || it->second.registered) return fx;
+  send(fx, client, event::bye(ByeReason::registration_timeout));
+  clients_.erase(it);
+  fx.closes.push_back({client, ByeReason::registration_timeout});
+  return fx;
+}
+
+Effects ChatState::shutdown() {
+  Effects fx;
+  std::vector<ClientId> everyone;
+  everyone.reserve(clients_.size());
+  for (const auto& [id, c] : clients_) everyone.push_back(id);
+  if (!everyone.empty()) fx.deliveries.push_back({serialize_line(event::bye(ByeReason::shutdown)), everyone});
+  for (ClientId id : everyone) fx.closes.push_back({id, ByeReason::shutdown});
+  clients_.clear();
+  by_nick_.clear();
+  for (auto& [name, room] : rooms_) room.members.clear();
+  return fx;
+}
+
+bool ChatState::is_registered(ClientId client) const {
+  auto it = clients_.find(client);
+  return it != clients_.end() && it->second.registered;
+}
+
+std::optional<std::string> ChatState::nick_of(ClientId client) const {
+  auto it = clients_.find(client);
+  if (it == clients_.end() || !it->second.registered) return std::nullopt;
+  return it->second.nick;
+}
+
+std::optional<std::uint64_t> ChatState::room_seq(std::string_view room) const {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return std::nullopt;
+  return it->second.seq;
+}
+
+std::vector<std::string> ChatState::rooms_of(ClientId client) const {
+  auto it = clients_.find(client);
+  return it == clients_.end() ? std::vector<std::string>{} : it->second.rooms;
+}
+
+// ---------------------------------------------------------------- requests
+
+void ChatState::on(Context& ctx, const Hello& hello) {
+  if (ctx.client.registered) return ctx.fail(ErrorCode::already_registered, "already registered");
+  if (!hello.protocol_ok) return ctx.fail(ErrorCode::bad_request, "this server speaks protocol 1");
+  if (config_.password && hello.password != config_.password) {
+    ctx.fail(ErrorCode::auth_failed, "wrong or missing password");
+    ctx.reply(event::bye(ByeReason::auth_failed));
+    clients_.erase(ctx.id);
+    ctx.fx.closes.push_back({ctx.id, ByeReason::auth_failed});
+    return;
+  }
+  if (!hello.nick) return ctx.fail(ErrorCode::bad_request, "nick is missing or not a string");
+  const std::string& nick = *hello.nick;
+  if (!is_valid_nick(nick)) return ctx.fail(ErrorCode::bad_nick, "a nick is 1-32 of A-Z a-z 0-9 _ - .");
+  std::string folded = fold_nick(nick);
+  if (auto owner = by_nick_.find(folded); owner != by_nick_.end()) {
+    Client& old = clients_.at(owner->second);
+    if (!hello.resume || *hello.resume != old.token)
+      return ctx.fail(ErrorCode::nick_taken, "nick " + nick + " is in use");
+    // Resume: the old connection is closed and the nick taken over.
+    const ClientId old_id = owner->second;
+    send(ctx.fx, old_id, event::bye(ByeReason::replaced));
+    drop_client(ctx.fx, old_id, LeaveReason::replaced, ctx.now);
+    ctx.fx.closes.push_back({old_id, ByeReason::replaced});
+  }
+
+  ctx.client.registered = true;
+  ctx.client.nick = nick;
+  ctx.client.token = make_token_();
+  by_nick_[std::move(folded)] = ctx.id;
+
+  // The welcome says which rooms the connection was joined to, so the default
+  // room is claimed before the welcome is sent and joined after it.
+  auto lobby = rooms_.end();
+  if (!config_.default_room.empty()) lobby = find_or_create_room(config_.default_room);
+  std::vector<std::string> joined_rooms;
+  if (lobby != rooms_.end()) joined_rooms.push_back(lobby->first);
+  ctx.reply(event::welcome({.nick = ctx.client.nick,
+                            .server = config_.server_name,
+                            .epoch = config_.epoch,
+                            .token = ctx.client.token,
+                            .rooms = joined_rooms,
+                            .limits = config_.limits,
+                            .motd = config_.motd}));
+  if (lobby != rooms_.end()) add_member(ctx.fx, ctx.id, ctx.client, lobby, ctx.now, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const ChangeNick& req) {
+  if (!is_valid_nick(req.nick)) return ctx.fail(ErrorCode::bad_nick, "a nick is 1-32 of A-Z a-z 0-9 _ - .");
+  const std::string old_nick = ctx.client.nick;
+  if (req.nick == old_nick) return ctx.reply(event::nick(old_nick, req.nick, ctx.now));
+  std::string folded = fold_nick(req.nick);
+  std::string old_folded = fold_nick(old_nick);
+  if (folded != old_folded) {
+    if (by_nick_.contains(folded)) return ctx.fail(ErrorCode::nick_taken, "nick " + req.nick + " is in use");
+    by_nick_.erase(old_folded);
+    by_nick_[std::move(folded)] = ctx.id;
+  }
+  ctx.client.nick = req.nick;
+
+  // Everyone sharing a room with the requester, once each, and the requester.
+  std::vector<ClientId> recipients{ctx.id};
+  for (const auto& name : ctx.client.rooms)
+    for (ClientId m : rooms_.find(name)->second.members) recipients.push_back(m);
+  std::sort(recipients.begin(), recipients.end());
+  recipients.erase(std::unique(recipients.begin(), recipients.end()), recipients.end());
+  deliver(ctx.fx, event::nick(old_nick, req.nick, ctx.now), std::move(recipients), ctx.id, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const Join& req) {
+  if (!is_valid_room(req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+  auto& mine = ctx.client.rooms;
+  if (std::find(mine.begin(), mine.end(), req.room) != mine.end())
+    return ctx.fail(ErrorCode::already_joined, "already in " + req.room);
+  if (mine.size() >= config_.max_rooms_per_client)
+    return ctx.fail(ErrorCode::too_many_rooms, "you are in as many rooms as a connection may be");
+  auto room = find_or_create_room(req.room);
+  if (room == rooms_.end()) return ctx.fail(ErrorCode::too_many_rooms, "the server has no room for more rooms");
+  add_member(ctx.fx, ctx.id, ctx.client, room, ctx.now, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const Part& req) {
+  if (!is_valid_room(req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+  auto& mine = ctx.client.rooms;
+  if (std::find(mine.begin(), mine.end(), req.room) == mine.end())
+    return ctx.fail(ErrorCode::not_in_room, "not a member of " + req.room);
+  auto room = rooms_.find(req.room);
+  std::vector<ClientId> recipients = room->second.members;  // the requester included
+  remove_member(ctx.id, ctx.client, room);
+  deliver(ctx.fx, event::left(req.room, ctx.client.nick, LeaveReason::part, ctx.now), std::move(recipients),
+          ctx.id, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const Say& req) {
+  if (!is_valid_room(req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+  if (!text_ok(ctx, req.text)) return;
+  auto room = rooms_.find(req.room);
+  const auto& mine = ctx.client.rooms;
+  if (room == rooms_.end() || std::find(mine.begin(), mine.end(), req.room) == mine.end())
+    return ctx.fail(ErrorCode::not_in_room, "not a member of " + req.room);
+
+  Room& r = room->second;
+  r.seq += 1;
+  r.last_activity = ++activity_clock_;
+  const json::object message = event::message(req.room, ctx.client.nick, req.text, ctx.now, r.seq);
+  SharedLine line = serialize_line(message);
+  if (config_.history > 0) {
+    r.history.push_back(line);
+    while (r.history.size() > config_.history) r.history.pop_front();
+  }
+  deliver(ctx.fx, line, message, r.members, ctx.id, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const PrivateMessage& req) {
+  if (!text_ok(ctx, req.text)) return;
+  auto target = by_nick_.find(fold_nick(req.to));
+  if (target == by_nick_.end()) return ctx.fail(ErrorCode::no_such_nick, "nobody is called " + req.to);
+  const ClientId to = target->second;
+  const json::object pm = event::private_message(ctx.client.nick, clients_.at(to).nick, req.text, ctx.now);
+  if (to == ctx.id) return ctx.reply(pm);
+  deliver(ctx.fx, pm, {to, ctx.id}, ctx.id, ctx.request_id);
+}
+
+void ChatState::on(Context& ctx, const Who& req) {
+  std::vector<std::string> nicks;
+  if (req.room) {
+    if (!is_valid_room(*req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+    if (auto room = rooms_.find(*req.room); room != rooms_.end())
+      for (ClientId m : room->second.members) nicks.push_back(clients_.at(m).nick);
+  } else {
+    for (const auto& [id, c] : clients_)
+      if (c.registered) nicks.push_back(c.nick);
+  }
+  std::sort(nicks.begin(), nicks.end());
+  ctx.reply(event::who(req.room ? &*req.room : nullptr, nicks));
+}
+
+void ChatState::on(Context& ctx, const ListRooms&) {
+  std::vector<std::pair<std::string, std::size_t>> list;
+  for (const auto& [name, room] : rooms_)  // a std::map: already sorted by bytes
+    if (!room.members.empty()) list.emplace_back(name, room.members.size());
+  ctx.reply(event::rooms(list));
+}
+
+void ChatState::on(Context& ctx, const History& req) {
+  if (!is_valid_room(req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+  if (req.limit && *req.limit <= 0) return ctx.fail(ErrorCode::bad_request, "limit must be at least 1");
+  const auto& mine = ctx.client.rooms;
+  if (std::find(mine.begin(), mine.end(), req.room) == mine.end())
+    return ctx.fail(ErrorCode::not_in_room, "not a member of " + req.room);
+
+  const Room& r = rooms_.find(req.room)->second;
+  const auto limit = static_cast<std::uint64_t>(std::min<std::int64_t>(
+      req.limit.value_or(50), static_cast<std::int64_t>(std::max<std::size_t>(config_.history, 1))));
+  // The ring holds seqs first..r.seq; pick the latest `limit` below `before`.
+  const std::uint64_t first = r.seq - r.history.size() + 1;
+  std::uint64_t last = r.seq;
+  if (req.before) last = *req.before <= 0 ? 0 : std::min<std::uint64_t>(last, static_cast<std::uint64_t>(*req.before) - 1);
+  std::vector<SharedLine> picked;
+  if (!r.history.empty() && last >= first) {
+    const std::uint64_t from = std::max(first, last >= limit ? last - limit + 1 : 1);
+    for (std::uint64_t seq = from; seq <= last; ++seq) picked.push_back(r.history[seq - first]);
+  }
+  ctx.fx.deliveries.push_back({history_line(req.room, picked, ctx.request_id), {ctx.id}});
+}
+
+void ChatState::on(Context& ctx, const Ping&) { ctx.reply(event::pong()); }
+
+void ChatState::on(Context&, const Pong&) {}
+
+void ChatState::on(Context& ctx, const Quit&) {
+  ctx.reply(event::bye(ByeReason::quit));
+  drop_client(ctx.fx, ctx.id, LeaveReason::quit, ctx.now);
+  ctx.fx.closes.push_back({ctx.id, ByeReason::quit});
+}
+
+void ChatState::on(Context& ctx, const Malformed& req) { ctx.fail(ErrorCode::bad_request, req.message); }
+
+// ---------------------------------------------------------------- rooms
+
+ChatState::RoomMap::iterator ChatState::find_or_create_room(std::string_view name) {
+  if (auto it = rooms_.find(name); it != rooms_.end()) return it;
+  if (rooms_.size() >= config_.max_rooms) {
+    // Forget the empty room with the oldest activity; none empty: no room.
+    auto victim = rooms_.end();
+    for (auto it = rooms_.begin(); it != rooms_.end(); ++it)
+      if (it->second.members.empty() &&
+          (victim == rooms_.end() || it->second.last_activity < victim->second.last_activity))
+        victim = it;
+    if (victim == rooms_.end()) return rooms_.end();
+    rooms_.erase(victim);
+  }
+  return rooms_.emplace(std::string(name), Room{}).first;
+}
+
+void ChatState::add_member(Effects& fx, ClientId id, Client& client, RoomMap::iterator room, Timestamp now,
+                           const RequestId& request_id) {
+  room->second.members.push_back(id);
+  room->second.last_activity = ++activity_clock_;
+  client.rooms.push_back(room->first);
+  deliver(fx, event::joined(room->first, client.nick, now), room->second.members, id, request_id);
+}
+
+void ChatState::remove_member(ClientId id, Client& client, RoomMap::iterator room) {
+  auto& members = room->second.members;
+  members.erase(std::find(members.begin(), members.end(), id));
+  client.rooms.erase(std::find(client.rooms.begin(), client.rooms.end(), room->first));
+  room->second.last_activity = ++activity_clock_;
+  // A room that is empty and never had a message holds nothing worth keeping.
+  if (members.empty() && room->second.seq == 0) rooms_.erase(room);
+}
+
+void ChatState::drop_client(Effects& fx, ClientId id, LeaveReason reason, Timestamp now) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& client = it->second;
+  if (client.registered) {
+    const std::vector<std::string> rooms = client.rooms;
+    for (const auto& name : rooms) {
+      auto room = rooms_.find(name);
+      remove_member(id, client, room);
+      if (auto others = rooms_.find(name); others != rooms_.end() && !others->second.members.empty())
+        fx.deliveries.push_back(
+            {serialize_line(event::left(name, client.nick, reason, now)), others->second.members});
+    }
+    by_nick_.erase(fold_nick(client.nick));
+  }
+  clients_.erase(it);
+}
+
+bool ChatState::text_ok(Context& ctx, std::string_view text) {
+  if (text.empty()) {
+    ctx.fail(ErrorCode::bad_request, "text must not be empty");
+    return false;
+  }
+  if (text.size() > config_.max_text) {
+    ctx.fail(ErrorCode::text_too_long, "text is longer than " + std::to_string(config_.max_text) + " bytes");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace corochat::server

@@ -1,0 +1,61 @@
+// What sessions tell the broadcaster: the one channel every session writes to
+// and the broadcaster alone reads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "corochat/protocol/request.hpp"
+#include "corochat/server/chat_state.hpp"
+
+namespace corochat::server {
+
+// The broadcaster's handle on one connection; the session behind it owns the
+// socket, the outgoing queue and the coroutines that drain them.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Queues a line. False when the queue would pass its bound: a slow consumer.
+  virtual bool deliver(const SharedLine& line) = 0;
+  // Flush what is queued, then close (bounded by the close grace).
+  virtual void close_after_flush() = 0;
+  // Close now and drop what is queued.
+  virtual void abort() = 0;
+  virtual const std::string& peer() const = 0;
+};
+
+struct Inbound {
+  enum class Kind {
+    opened,                 // a new connection (`connection` set)
+    lines,                  // requests and rejected lines, in the order received
+    input_ended,            // end of input or a read error (`detail` says which)
+    closed,                 // the socket is closed and the session done
+    idle,                   // silent for the idle time
+    silent,                 // ...and for the grace period after the ping
+    registration_deadline,  // the registration time is up
+    shutdown,               // SIGINT or SIGTERM
+  };
+  Kind kind;
+  ClientId client = 0;
+  std::shared_ptr<Connection> connection;
+  std::vector<protocol::ParseResult> items;
+  std::string detail;
+};
+
+using Inbox = boost::asio::experimental::channel<void(boost::system::error_code, Inbound)>;
+
+// Sends one message to the broadcaster, waiting while the inbox is full.
+// The message is built by the caller in its own statement: GCC 12 mishandles
+// braced temporaries inside a co_await expression (they get copied bitwise).
+inline auto post(Inbox& inbox, Inbound message) {
+  return inbox.async_send(boost::system::error_code(), std::move(message),
+                          boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
+}  // namespace corochat::server

@@ -1,0 +1,185 @@
+#include "server/options.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "corochat/protocol/names.hpp"
+
+namespace corochat::server {
+namespace {
+
+bool parse_size(std::string_view text, std::size_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+// "120", "120s", "500ms", "2m".
+bool parse_duration(std::string_view text, Duration& out) {
+  std::size_t unit = text.find_first_not_of("0123456789");
+  std::size_t number = 0;
+  if (unit == 0 || !parse_size(text.substr(0, unit == std::string_view::npos ? text.size() : unit), number))
+    return false;
+  std::string_view suffix = unit == std::string_view::npos ? "s" : text.substr(unit);
+  if (suffix == "ms") out = Duration(number);
+  else if (suffix == "s") out = std::chrono::seconds(number);
+  else if (suffix == "m") out = std::chrono::minutes(number);
+  else return false;
+  return true;
+}
+
+struct Option {
+  std::string_view name;
+  std::string_view value_name;  // empty: a flag
+  std::string_view help;
+  std::function<bool(CommandLine&, std::string_view)> apply;
+};
+
+template <class T>
+auto size_into(T ServerOptions::*group, std::size_t T::*field) {
+  return [group, field](CommandLine& cl, std::string_view v) { return parse_size(v, cl.options.*group.*field); };
+}
+
+auto duration_into(Duration SessionLimits::*field) {
+  return [field](CommandLine& cl, std::string_view v) { return parse_duration(v, cl.options.session.*field); };
+}
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> list = {
+      {"--host", "HOST", "address to listen on; :: serves IPv6 and IPv4 (default ::)",
+       [](CommandLine& cl, std::string_view v) { cl.options.host = v; return !v.empty(); }},
+      {"--port", "PORT", "TCP port; 0 picks a free one (default 7000)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t p;
+         cl.options.port = v;
+         return parse_size(v, p) && p <= 65535;
+       }},
+      {"--default-room", "ROOM", "room every client joins on hello; empty disables (default lobby)",
+       [](CommandLine& cl, std::string_view v) {
+         cl.options.state.default_room = v;
+         return v.empty() || protocol::is_valid_room(v);
+       }},
+      {"--max-line", "BYTES", "longest request line (default 16384)",
+       size_into(&ServerOptions::session, &SessionLimits::max_line)},
+      {"--max-text", "BYTES", "longest message text (default 4096)",
+       size_into(&ServerOptions::state, &StateConfig::max_text)},
+      {"--queue-bytes", "BYTES", "outgoing queue per connection; a client past it is disconnected (default 1048576)",
+       size_into(&ServerOptions::session, &SessionLimits::queue_bytes)},
+      {"--history", "N", "messages kept per room (default 100)",
+       size_into(&ServerOptions::state, &StateConfig::history)},
+      {"--max-rooms", "N", "rooms kept with members or history (default 1000)",
+       size_into(&ServerOptions::state, &StateConfig::max_rooms)},
+      {"--max-rooms-per-client", "N", "rooms one connection may be in (default 50)",
+       size_into(&ServerOptions::state, &StateConfig::max_rooms_per_client)},
+      {"--flood-rate", "N", "requests a second per connection; 0 disables the flood limit (default 10)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n)) return false;
+         cl.options.session.flood_rate = static_cast<double>(n);
+         return true;
+       }},
+      {"--flood-burst", "N", "requests allowed at once above the rate (default 20)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || n == 0) return false;
+         cl.options.session.flood_burst = static_cast<double>(n);
+         return true;
+       }},
+      {"--idle-timeout", "DURATION", "silence before the server sends ping (default 120s)",
+       duration_into(&SessionLimits::idle)},
+      {"--idle-grace", "DURATION", "silence after that ping before closing (default 30s)",
+       duration_into(&SessionLimits::idle_grace)},
+      {"--registration-timeout", "DURATION", "time to say hello before being closed (default 30s)",
+       duration_into(&SessionLimits::registration)},
+      {"--close-grace", "DURATION", "time to flush a closing connection, at quit or shutdown (default 5s)",
+       duration_into(&SessionLimits::close_grace)},
+      {"--password-file", "FILE", "require the password in FILE (first line) in hello",
+       [](CommandLine& cl, std::string_view v) {
+         std::ifstream in{std::string(v)};
+         std::string password;
+         if (!in || !std::getline(in, password)) return false;
+         if (!password.empty() && password.back() == '\r') password.pop_back();
+         cl.options.state.password = password;
+         return true;
+       }},
+      {"--max-clients", "N", "open connections; the next is refused (default 10000)",
+       size_into(&ServerOptions::state, &StateConfig::max_clients)},
+      {"--motd", "TEXT", "message of the day sent in welcome",
+       [](CommandLine& cl, std::string_view v) { cl.options.state.motd = v; return true; }},
+      {"--threads", "N", "I/O threads; chatd runs on one (see docs/architecture.md)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || n != 1) return false;
+         cl.options.threads = 1;
+         return true;
+       }},
+      {"--log-level", "LEVEL", "error, warn, info (one line per connect and disconnect) or debug (default warn)",
+       [](CommandLine& cl, std::string_view v) { return log::parse_level(v, cl.options.log_level); }},
+      {"--help", "", "show this help", [](CommandLine& cl, std::string_view) { return cl.help = true; }},
+      {"--version", "", "show the version", [](CommandLine& cl, std::string_view) { return cl.version = true; }},
+  };
+  return list;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  CommandLine cl;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool inline_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      inline_value = true;
+    }
+    const Option* option = nullptr;
+    for (const auto& o : options())
+      if (o.name == arg) option = &o;
+    if (!option) {
+      cl.error = "unknown option " + std::string(arg);
+      return cl;
+    }
+    if (!option->value_name.empty() && !inline_value) {
+      if (i + 1 >= argc) {
+        cl.error = std::string(arg) + " needs a value";
+        return cl;
+      }
+      value = argv[++i];
+    }
+    if (!option->apply(cl, value)) {
+      cl.error = "bad value for " + std::string(arg) + ": '" + std::string(value) + "'";
+      if (arg == "--threads") cl.error += " (chatd runs its I/O on one thread)";
+      return cl;
+    }
+  }
+  const auto& s = cl.options.session;
+  auto& limits = cl.options.state.limits;
+  limits.max_line = static_cast<std::int64_t>(s.max_line);
+  limits.max_text = static_cast<std::int64_t>(cl.options.state.max_text);
+  limits.rate = static_cast<std::int64_t>(s.flood_rate);
+  limits.burst = s.flood_rate > 0 ? static_cast<std::int64_t>(s.flood_burst) : 0;
+  limits.history = static_cast<std::int64_t>(cl.options.state.history);
+  limits.idle = std::chrono::ceil<std::chrono::seconds>(s.idle).count();
+  limits.max_rooms_per_client = static_cast<std::int64_t>(cl.options.state.max_rooms_per_client);
+  return cl;
+}
+
+std::string usage() {
+  std::ostringstream out;
+  out << "usage: chatd [--host HOST] [--port PORT] [options]\n\n"
+         "A chat server speaking newline-delimited JSON (protocol 1).\n"
+         "Durations take ms, s or m (default s).\n\noptions:\n";
+  for (const auto& o : options()) {
+    std::string left = "  " + std::string(o.name);
+    if (!o.value_name.empty()) left += " " + std::string(o.value_name);
+    out << left;
+    out << std::string(left.size() < 32 ? 32 - left.size() : 1, ' ') << o.help << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace corochat::server

@@ -1,0 +1,45 @@
+// chatd's command line.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "corochat/server/chat_state.hpp"
+#include "server/log.hpp"
+
+namespace corochat::server {
+
+using Duration = std::chrono::milliseconds;
+
+// What each connection's I/O coroutines enforce.
+struct SessionLimits {
+  std::size_t max_line = 16384;
+  std::size_t queue_bytes = 1 << 20;
+  double flood_rate = 10;
+  double flood_burst = 20;
+  Duration idle{std::chrono::seconds(120)};
+  Duration idle_grace{std::chrono::seconds(30)};
+  Duration registration{std::chrono::seconds(30)};
+  Duration close_grace{std::chrono::seconds(5)};  // to flush and close, at quit or shutdown
+};
+
+struct ServerOptions {
+  std::string host = "::";
+  std::string port = "7000";
+  StateConfig state;
+  SessionLimits session;
+  int threads = 1;
+  log::Level log_level = log::Level::warn;
+};
+
+struct CommandLine {
+  ServerOptions options;
+  bool help = false;
+  bool version = false;
+  std::string error;  // non-empty: the command line is wrong
+};
+
+CommandLine parse_command_line(int argc, const char* const* argv);
+std::string usage();
+
+}  // namespace corochat::server
