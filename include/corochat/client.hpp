@@ -41,6 +41,10 @@ class Client {
   boost::asio::awaitable<boost::system::error_code> connect(std::string host, std::string port,
                                                             Millis timeout = Millis(5000));
 
+  // The kernel's receive buffer for the next connect (0: the system default).
+  // Small values make a client that stops reading back up quickly.
+  void set_receive_buffer(int bytes) { receive_buffer_ = bytes; }
+
   // Sends one request as a line.
   boost::asio::awaitable<boost::system::error_code> send(const boost::json::object& request);
   // Sends bytes as they are (for malformed input and partial lines).
@@ -70,6 +74,7 @@ class Client {
   protocol::LineFramer framer_;
   std::deque<std::string> lines_;  // framed, not yet taken
   bool line_too_long_ = false;
+  int receive_buffer_ = 0;
 };
 
 // Helpers to build requests.

@@ -3,7 +3,6 @@
 #include <array>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -41,14 +40,27 @@ asio::awaitable<boost::system::error_code> Client::connect(std::string host, std
       co_await resolver.async_resolve(host, port, use_tuple);
   auto& [rec, endpoints] = resolved;
   if (rec) co_return rec;
+  // Endpoint by endpoint, so that socket options are set before connecting.
   timer_.expires_after(timeout);
-  auto result = co_await (asio::async_connect(socket_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
-  if (result.index() == 1) {
+  boost::system::error_code ec = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
     close();
-    co_return asio::error::timed_out;
+    socket_.open(entry.endpoint().protocol(), ec);
+    if (ec) continue;
+    if (receive_buffer_ > 0) socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer_), ec);
+    auto result = co_await (socket_.async_connect(entry.endpoint(), use_tuple) || timer_.async_wait(use_tuple));
+    if (result.index() == 1) {
+      close();
+      co_return asio::error::timed_out;
+    }
+    ec = std::get<0>(std::get<0>(result));
+    if (!ec) break;
   }
-  auto [ec, endpoint] = std::get<0>(result);
-  if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+  if (ec) {
+    close();
+    co_return ec;
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
   co_return ec;
 }
 

@@ -109,11 +109,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         quit = true;
       items.push_back(std::move(parsed));
     }
+    // Every line, too long or not, gets exactly one reply, and counts
+    // toward the flood limit.
     void on_too_long() {
       if (quit) return;
-      if (!flood.allow(now)) return;  // a flood of long lines gets no answer at all
-      items.emplace_back(protocol::RequestError{protocol::ErrorCode::line_too_long,
-                                                "line longer than the server's max_line", std::nullopt});
+      const bool allowed = flood.allow(now);
+      items.emplace_back(protocol::RequestError{
+          allowed ? protocol::ErrorCode::line_too_long : protocol::ErrorCode::rate_limited,
+          allowed ? "line longer than the server's max_line" : "too many requests, slow down", std::nullopt});
     }
   };
 

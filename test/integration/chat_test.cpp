@@ -1,1 +1,162 @@
-// filled in below
+// Chatting through a real chatd: ordering, id echo, isolation of bad peers.
+#include <map>
+
+#include "async_test.hpp"
+
+using namespace corochat;
+using namespace corochat::test;
+
+TEST_CASE("every member of a room sees its messages in one seq order") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  constexpr int members = 12, senders = 4, per_sender = 60, total = senders * per_sender;
+  std::map<int, std::vector<std::string>> seen;  // member -> "from:text" in arrival order
+  int registered = 0;
+  AsyncTest t;
+  for (int m = 0; m < members; ++m) {
+    t.spawn([&, m]() -> asio::awaitable<void> {
+      auto c = co_await connect_client(t.io, chatd, "m" + std::to_string(m));
+      co_await expect(*c, "joined");
+      ++registered;
+      // Everyone waits until all are in the room, so each sees every message.
+      asio::steady_timer wait(t.io);
+      while (registered < members) {
+        wait.expires_after(5ms);
+        co_await wait.async_wait(asio::use_awaitable);
+      }
+      if (m < senders)
+        for (int i = 0; i < per_sender; ++i) {
+          auto ec = co_await c->send(request::say("lobby", "msg " + std::to_string(i)));
+          REQUIRE_FALSE(ec);
+        }
+      std::uint64_t expected_seq = 1;
+      while (seen[m].size() < total) {
+        Event e = co_await c->next_of("message", patience);
+        INFO("member " << m << " after " << seen[m].size() << " messages");
+        REQUIRE_FALSE(e.ec);
+        REQUIRE(e.value.at("seq").to_number<std::uint64_t>() == expected_seq++);
+        seen[m].push_back(str(e.value.at("from")) + ":" + str(e.value.at("text")));
+      }
+    });
+  }
+  t.run();
+  for (int m = 1; m < members; ++m) CHECK(seen[m] == seen[0]);
+  // Each sender's own messages arrive in the order it sent them.
+  for (int s = 0; s < senders; ++s) {
+    int next = 0;
+    for (const auto& line : seen[0])
+      if (line.starts_with("m" + std::to_string(s) + ":")) CHECK(line == "m" + std::to_string(s) + ":msg " + std::to_string(next++));
+    CHECK(next == per_sender);
+  }
+}
+
+TEST_CASE("a request's id comes back to the requester only") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto alice = std::make_unique<Client>(t.io.get_executor());
+    {
+      auto ec = co_await alice->connect(chatd.host(), chatd.port());
+      REQUIRE_FALSE(ec);
+    }
+    json::object extra;
+    extra["id"] = "h1";
+    Event welcome = co_await alice->hello("alice", patience, extra);
+    REQUIRE(welcome.value.at("id") == "h1");
+    auto joined = co_await expect(*alice, "joined");
+    CHECK(joined.at("id") == "h1");
+
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    auto bob_joined = co_await expect(*bob, "joined");
+    CHECK_FALSE(bob_joined.contains("id"));
+    auto seen_by_alice = co_await expect(*alice, "joined");
+    CHECK_FALSE(seen_by_alice.contains("id"));
+
+    auto say = request::say("lobby", "hello bob");
+    say["id"] = 7;
+    co_await send(*alice, say);
+    auto echo = co_await expect(*alice, "message");
+    auto copy = co_await expect(*bob, "message");
+    CHECK(echo.at("id") == 7);
+    CHECK_FALSE(copy.contains("id"));
+    CHECK(echo.at("seq") == copy.at("seq"));
+    CHECK(echo.at("ts") == copy.at("ts"));
+
+    auto pm = request::msg("BOB", "psst");
+    pm["id"] = "p";
+    co_await send(*alice, pm);
+    auto pm_echo = co_await expect(*alice, "private");
+    auto pm_copy = co_await expect(*bob, "private");
+    CHECK(pm_echo.at("id") == "p");
+    CHECK(pm_copy.at("to") == "bob");
+    CHECK_FALSE(pm_copy.contains("id"));
+  });
+  t.run();
+}
+
+TEST_CASE("a slow consumer is disconnected while a reader in the same room gets everything") {
+  ChatdProcess chatd({"--flood-rate", "0", "--queue-bytes", "32768"});
+  constexpr int count = 3000;
+  const std::string text(1000, 'x');
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    // A client that stops reading, with a small kernel buffer so it backs up soon.
+    auto slow = std::make_unique<Client>(t.io.get_executor());
+    slow->set_receive_buffer(4096);
+    {
+      auto ec = co_await slow->connect(chatd.host(), chatd.port());
+      REQUIRE_FALSE(ec);
+    }
+    auto welcome = co_await slow->hello("slow", patience);
+    REQUIRE(welcome.type() == "welcome");
+    auto reader = co_await connect_client(t.io, chatd, "reader");
+    auto sender = co_await connect_client(t.io, chatd, "sender");
+    co_await expect(*sender, "joined");
+    int received = 0;
+    bool slow_left = false;
+    for (int i = 0; i < count; ++i) {
+      co_await send(*sender, request::say("lobby", text));
+      // Waiting for the echo keeps the sender itself from falling behind.
+      Event echo = co_await sender->next_of("message", patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+    while (received < count) {
+      Event e = co_await reader->next(patience);
+      REQUIRE_FALSE(e.ec);
+      if (e.type() == "message") {
+        REQUIRE(e.value.at("from") == "sender");
+        ++received;
+      } else if (e.type() == "left" && e.value.at("nick") == "slow") {
+        CHECK(e.value.at("reason") == "slow_consumer");
+        slow_left = true;
+      }
+    }
+    CHECK(received == count);
+    CHECK(slow_left);
+    // The slow client finds its connection closed, without a bye, long before
+    // everything was sent to it.
+    int slow_messages = 0;
+    for (;;) {
+      Event e = co_await slow->next(patience);
+      if (e.ec) break;
+      CHECK(e.type() != "bye");
+      if (e.type() == "message") ++slow_messages;
+    }
+    CHECK(slow_messages < count);
+  });
+  t.run();
+}
+
+TEST_CASE("clients connect over IPv6 loopback") {
+  ChatdProcess chatd({"--host", "::1"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    Client c(t.io.get_executor());
+    {
+      auto ec = co_await c.connect("::1", chatd.port());
+      REQUIRE_FALSE(ec);
+    }
+    Event welcome = co_await c.hello("six", patience);
+    CHECK(welcome.type() == "welcome");
+  });
+  t.run();
+}

@@ -1,1 +1,155 @@
-// filled in below
+// How connections and the server end: end of input, keep-alive, registration
+// deadline, resume, and shutdown on a signal.
+#include <csignal>
+
+#include "async_test.hpp"
+
+using namespace corochat;
+using namespace corochat::test;
+
+TEST_CASE("at end of input complete lines run, the rest is dropped, output is flushed") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    co_await expect(*bob, "joined");
+    auto alice = co_await connect_client(t.io, chatd);
+    co_await send_raw(*alice, 
+        "{\"type\":\"hello\",\"nick\":\"alice\"}\n{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"bye all\"}\n"
+        "{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"never sent\"}");
+    alice->finish_sending();
+    co_await expect(*alice, "welcome");
+    co_await expect(*alice, "joined");
+    co_await expect(*alice, "message", "text", "bye all");
+    co_await expect_closed(*alice);
+
+    co_await expect(*bob, "joined", "nick", "alice");
+    co_await expect(*bob, "message", "text", "bye all");
+    auto left = co_await expect(*bob, "left");
+    CHECK(left.at("nick") == "alice");
+    CHECK(left.at("reason") == "disconnect");
+  });
+  t.run();
+}
+
+TEST_CASE("lines after quit are not executed") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    co_await expect(*bob, "joined");
+    auto alice = co_await connect_client(t.io, chatd, "alice");
+    co_await expect(*alice, "joined");
+    co_await send_raw(*alice, 
+        "{\"type\":\"quit\",\"id\":1}\n{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"ghost\"}\n");
+    auto bye = co_await expect(*alice, "bye");
+    CHECK(bye.at("reason") == "quit");
+    CHECK(bye.at("id") == 1);
+    co_await expect_closed(*alice);
+    co_await expect(*bob, "joined");
+    auto left = co_await expect(*bob, "left");
+    CHECK(left.at("reason") == "quit");
+    // Nothing more for bob: the say after quit never ran.
+    co_await send(*bob, request::of_type("ping"));
+    co_await expect(*bob, "pong");
+  });
+  t.run();
+}
+
+TEST_CASE("a silent connection is pinged, then closed; one that answers stays") {
+  ChatdProcess chatd({"--idle-timeout", "300ms", "--idle-grace", "300ms"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto mute = co_await connect_client(t.io, chatd, "mute");
+    auto alive = co_await connect_client(t.io, chatd, "alive");
+    co_await expect(*mute, "joined");
+    co_await expect(*mute, "joined");
+    co_await expect(*alive, "joined");
+
+    co_await expect(*mute, "ping");
+    co_await expect(*alive, "ping");
+    co_await send(*alive, request::of_type("pong"));
+    co_await expect(*mute, "bye", "reason", "timeout");
+    co_await expect_closed(*mute);
+    auto left = co_await expect(*alive, "left");
+    CHECK(left.at("nick") == "mute");
+    CHECK(left.at("reason") == "timeout");
+    // Answering keeps it open: pinged again, not closed.
+    co_await expect(*alive, "ping");
+    co_await send(*alive, request::of_type("pong"));
+    co_await expect(*alive, "ping");
+  });
+  t.run();
+}
+
+TEST_CASE("a connection that never says hello is closed at the registration deadline") {
+  ChatdProcess chatd({"--registration-timeout", "300ms"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto lurker = co_await connect_client(t.io, chatd);
+    auto member = co_await connect_client(t.io, chatd, "member");
+    co_await expect(*lurker, "bye", "reason", "registration_timeout");
+    co_await expect_closed(*lurker);
+    co_await send(*member, request::of_type("ping"));
+    co_await expect(*member, "joined");
+    co_await expect(*member, "pong");
+  });
+  t.run();
+}
+
+TEST_CASE("resume with the welcome's token takes the nick over from a half-dead connection") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    co_await expect(*bob, "joined");
+    auto old = std::make_unique<Client>(t.io.get_executor());
+    {
+      auto ec = co_await old->connect(chatd.host(), chatd.port());
+      REQUIRE_FALSE(ec);
+    }
+    auto welcome = co_await old->hello("alice", patience);
+    const std::string token = str(welcome.value.at("token"));
+    co_await expect(*bob, "joined");
+
+    auto fresh = co_await connect_client(t.io, chatd);
+    auto taken = co_await fresh->hello("alice", patience);
+    CHECK(taken.value.at("code") == "nick_taken");
+    json::object extra;
+    extra["resume"] = token;
+    auto resumed = co_await fresh->hello("alice", patience, extra);
+    CHECK(resumed.type() == "welcome");
+
+    co_await expect(*old, "joined", "nick", "alice");
+    co_await expect(*old, "bye", "reason", "replaced");
+    co_await expect_closed(*old);
+    auto left = co_await expect(*bob, "left");
+    CHECK(left.at("reason") == "replaced");
+    co_await expect(*bob, "joined", "nick", "alice");
+  });
+  t.run();
+}
+
+TEST_CASE("SIGTERM sends bye shutdown to everyone and exits 0") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto alice = co_await connect_client(t.io, chatd, "alice");
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    auto anonymous = co_await connect_client(t.io, chatd);
+    co_await expect(*alice, "joined");
+    co_await expect(*alice, "joined");
+    co_await expect(*bob, "joined");
+    // The unregistered one is known to the server once it answers a ping.
+    co_await send(*anonymous, request::of_type("ping"));
+    co_await expect(*anonymous, "pong");
+
+    chatd.signal(SIGTERM);
+    for (Client* c : {alice.get(), bob.get(), anonymous.get()}) {
+      co_await expect(*c, "bye", "reason", "shutdown");
+      co_await expect_closed(*c);
+    }
+  });
+  t.run();
+  CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
+}

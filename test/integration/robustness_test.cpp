@@ -1,1 +1,133 @@
-// filled in below
+// Bad input and greedy peers: each gets a clear error or a clean disconnect,
+// and nobody else notices.
+#include "async_test.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include <unistd.h>
+
+using namespace corochat;
+using namespace corochat::test;
+
+TEST_CASE("oversized and malformed lines get errors in order while others chat on") {
+  ChatdProcess chatd({"--max-line", "1024", "--flood-rate", "0"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto bad = co_await connect_client(t.io, chatd, "bad");
+    auto alice = co_await connect_client(t.io, chatd, "alice");
+    auto bob = co_await connect_client(t.io, chatd, "bob");
+    co_await expect(*bad, "joined");
+    co_await expect(*bad, "joined");
+    co_await expect(*alice, "joined");
+    co_await expect(*alice, "joined");
+    co_await expect(*bob, "joined");
+
+    // A 5000-byte line sent in pieces, then garbage, then a good request.
+    const std::string huge = R"({"type":"say","room":"lobby","text":")" + std::string(5000, 'a') + "\"}\n";
+    for (std::size_t i = 0; i < huge.size(); i += 700) co_await send_raw(*bad, huge.substr(i, 700));
+    co_await send_raw(*bad, "{bad\n[1,2]\n{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"\xff\"}\n");
+    co_await send_raw(*bad, "{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"still here\",\"id\":1}\n");
+
+    co_await send(*alice, request::say("lobby", "hi bob"));
+
+    // The bad connection's replies come in the order of its lines; alice's
+    // message may fall anywhere among them.
+    std::vector<std::string> replies;
+    for (;;) {
+      auto e = co_await bad->next(patience);
+      REQUIRE_FALSE(e.ec);
+      if (e.type() == "error") replies.push_back(str(e.value.at("code")));
+      if (e.type() == "message" && e.value.at("from") == "bad") {
+        CHECK(e.value.at("id") == 1);
+        replies.push_back(str(e.value.at("text")));
+        break;
+      }
+    }
+    CHECK(replies == std::vector<std::string>{"line_too_long", "bad_json", "bad_json", "bad_json", "still here"});
+    // bob gets both messages, in whichever order the server took them.
+    std::vector<std::string> texts;
+    for (int i = 0; i < 2; ++i) texts.push_back(str((co_await expect(*bob, "message")).at("text")));
+    std::sort(texts.begin(), texts.end());
+    CHECK(texts == std::vector<std::string>{"hi bob", "still here"});
+  });
+  t.run();
+}
+
+TEST_CASE("a flood is answered with rate_limited while the connection stays") {
+  ChatdProcess chatd({"--flood-rate", "5", "--flood-burst", "5"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto c = co_await connect_client(t.io, chatd, "flooder");
+    co_await expect(*c, "joined");
+    std::string burst;
+    for (int i = 0; i < 30; ++i) burst += "{\"type\":\"ping\",\"id\":" + std::to_string(i) + "}\n";
+    co_await send_raw(*c, burst);
+    int pongs = 0, limited = 0;
+    for (int i = 0; i < 30; ++i) {
+      auto e = co_await c->next(patience);
+      REQUIRE_FALSE(e.ec);
+      CHECK(e.value.at("id") == i);  // every reply in its place
+      if (e.type() == "pong") ++pongs;
+      else if (e.type() == "error" && e.value.at("code") == "rate_limited") ++limited;
+    }
+    CHECK(pongs >= 4);  // the burst of 5, less the hello
+    CHECK(pongs < 10);
+    CHECK(pongs + limited == 30);
+    // Still connected and served once the bucket refills.
+    asio::steady_timer wait(t.io, 500ms);
+    co_await wait.async_wait(asio::use_awaitable);
+    co_await send(*c, request::of_type("ping"));
+    co_await expect(*c, "pong");
+  });
+  t.run();
+}
+
+TEST_CASE("past max clients a connection gets server_full and is closed") {
+  ChatdProcess chatd({"--max-clients", "2"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto a = co_await connect_client(t.io, chatd, "a");
+    auto b = co_await connect_client(t.io, chatd, "b");
+    auto c = co_await connect_client(t.io, chatd);
+    co_await expect(*c, "error", "code", "server_full");
+    co_await expect(*c, "bye", "reason", "server_full");
+    co_await expect_closed(*c);
+    // The first two are unaffected.
+    co_await send(*a, request::of_type("ping"));
+    co_await expect(*a, "joined", "nick", "a");
+    co_await expect(*a, "joined", "nick", "b");
+    co_await expect(*a, "pong");
+  });
+  t.run();
+}
+
+TEST_CASE("a server password is checked before anything else in hello") {
+  char path[] = "/tmp/chatd-password-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::ofstream(path) << "s3cret\n";
+  ChatdProcess chatd({"--password-file", path});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto wrong = co_await connect_client(t.io, chatd);
+    json::object extra;
+    extra["password"] = "guess";
+    extra["id"] = 5;
+    auto reply = co_await wrong->hello("mallory", patience, extra);
+    CHECK(reply.value.at("code") == "auth_failed");
+    CHECK(reply.value.at("id") == 5);
+    auto bye = co_await expect(*wrong, "bye");
+    CHECK(bye.at("reason") == "auth_failed");
+    CHECK(bye.at("id") == 5);
+    co_await expect_closed(*wrong);
+
+    auto right = co_await connect_client(t.io, chatd);
+    extra["password"] = "s3cret";
+    auto welcome = co_await right->hello("alice", patience, extra);
+    CHECK(welcome.type() == "welcome");
+  });
+  t.run();
+  ::unlink(path);
+}

@@ -1,0 +1,37 @@
+// A real chatd for one test: started on a free loopback port, stopped (killed
+// if need be) when the test ends.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace corochat::test {
+
+class ChatdProcess {
+ public:
+  // Starts chatd with `args` added after `--host 127.0.0.1 --port 0` (a later
+  // --host overrides) and waits until it says where it listens.
+  explicit ChatdProcess(std::vector<std::string> args = {});
+  ~ChatdProcess();
+  ChatdProcess(const ChatdProcess&) = delete;
+  ChatdProcess& operator=(const ChatdProcess&) = delete;
+
+  const std::string& host() const { return host_; }
+  const std::string& port() const { return port_; }
+  void signal(int signal_number);
+  // The exit status once it has exited within `timeout`.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  std::string log() const;  // what it wrote to stderr
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::string host_;
+  std::string port_;
+};
+
+}  // namespace corochat::test
