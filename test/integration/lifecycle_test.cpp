@@ -56,7 +56,7 @@ TEST_CASE("lines after quit are not executed") {
   t.run();
 }
 
-TEST_CASE("a silent connection is pinged, then closed; one that answers stays") {
+TEST_CASE("a silent connection is pinged, then closed, while one that answers stays") {
   ChatdProcess chatd({"--idle-timeout", "300ms", "--idle-grace", "300ms"});
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
