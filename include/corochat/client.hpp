@@ -1,8 +1,8 @@
 // The coroutine client library: connect, register, send typed requests and
 // co_await the next event, each with a timeout. Used by the tools and tests.
 //
-// One Client is driven by one coroutine at a time: do not send from two
-// coroutines at once, nor wait for events from two.
+// At most one coroutine sends at a time and at most one waits for events at a
+// time; one of each may run concurrently (a reader loop beside a sender).
 #pragma once
 
 #include <chrono>

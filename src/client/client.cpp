@@ -61,6 +61,7 @@ asio::awaitable<boost::system::error_code> Client::connect(std::string host, std
     co_return ec;
   }
   socket_.set_option(tcp::no_delay(true), ec);
+  if (!ec) socket_.non_blocking(true, ec);
   co_return ec;
 }
 
@@ -83,11 +84,15 @@ asio::awaitable<Event> Client::next_line(Millis timeout) {
       line_too_long_ = false;
       co_return Event{asio::error::message_size, {}, {}};
     }
+    // Wait for readability, not for a read: when the timer wins the race, a
+    // cancelled wait has consumed nothing, while a read could lose its bytes.
     timer_.expires_at(deadline);
-    auto result = co_await (socket_.async_read_some(asio::buffer(buffer), use_tuple) ||
-                            timer_.async_wait(use_tuple));
+    auto result = co_await (socket_.async_wait(tcp::socket::wait_read, use_tuple) || timer_.async_wait(use_tuple));
     if (result.index() == 1) co_return Event{asio::error::timed_out, {}, {}};
-    auto [ec, n] = std::get<0>(result);
+    if (auto [wait_error] = std::get<0>(result); wait_error) co_return Event{wait_error, {}, {}};
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);  // the socket is non-blocking
+    if (ec == asio::error::would_block) continue;
     if (ec) co_return Event{ec, {}, {}};
     Collector collector{*this};
     framer_.feed({buffer.data(), n}, collector);

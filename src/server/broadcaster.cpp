@@ -58,7 +58,8 @@ void Broadcaster::on(Inbound& in) {
         in.connection->close_after_flush();
         return;
       }
-      apply(state_.connect(id));
+      // Connections still flushing on their way out count toward max_clients too.
+      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count()));
       return;
     }
     case Inbound::Kind::lines:
@@ -68,6 +69,7 @@ void Broadcaster::on(Inbound& in) {
         else
           apply(state_.reject(id, std::get<protocol::RequestError>(item)));
       }
+      if (auto it = connections_.find(id); it != connections_.end()) it->second->lines_handled();
       return;
     case Inbound::Kind::input_ended:
       if (auto it = connections_.find(id); it != connections_.end()) {

@@ -55,11 +55,11 @@ struct ChatState::Context {
 };
 
 ChatState::ChatState(StateConfig config, TokenSource make_token)
-    : config_(std::move(config)), make_token_(std::move(make_token)) {}
+    : config_(std::move(config)), make_token_(std::move(make_token)), epoch_(config_.epoch) {}
 
-Effects ChatState::connect(ClientId client) {
+Effects ChatState::connect(ClientId client, std::size_t closing) {
   Effects fx;
-  if (clients_.size() >= config_.max_clients) {
+  if (clients_.size() + closing >= config_.max_clients) {
     send(fx, client, event::error(ErrorCode::server_full, "the server is full, try again later"));
     send(fx, client, event::bye(ByeReason::server_full));
     fx.closes.push_back({client, ByeReason::server_full});
@@ -193,7 +193,7 @@ void ChatState::on(Context& ctx, const Hello& hello) {
   if (lobby != rooms_.end()) joined_rooms.push_back(lobby->first);
   ctx.reply(event::welcome({.nick = ctx.client.nick,
                             .server = config_.server_name,
-                            .epoch = config_.epoch,
+                            .epoch = epoch_,
                             .token = ctx.client.token,
                             .rooms = joined_rooms,
                             .limits = config_.limits,
@@ -312,11 +312,16 @@ void ChatState::on(Context& ctx, const History& req) {
   const std::uint64_t first = r.seq - r.history.size() + 1;
   std::uint64_t last = r.seq;
   if (req.before) last = *req.before <= 0 ? 0 : std::min<std::uint64_t>(last, static_cast<std::uint64_t>(*req.before) - 1);
+  // Newest first while the reply stays within max_reply_bytes, then reversed.
   std::vector<SharedLine> picked;
-  if (!r.history.empty() && last >= first) {
-    const std::uint64_t from = std::max(first, last >= limit ? last - limit + 1 : 1);
-    for (std::uint64_t seq = from; seq <= last; ++seq) picked.push_back(r.history[seq - first]);
+  std::size_t bytes = 0;
+  for (std::uint64_t seq = last; !r.history.empty() && seq >= first && seq > 0 && picked.size() < limit; --seq) {
+    const SharedLine& line = r.history[seq - first];
+    if (bytes + line->size() > config_.max_reply_bytes) break;
+    bytes += line->size();
+    picked.push_back(line);
   }
+  std::reverse(picked.begin(), picked.end());
   ctx.fx.deliveries.push_back({history_line(req.room, picked, ctx.request_id), {ctx.id}});
 }
 
@@ -344,9 +349,26 @@ ChatState::RoomMap::iterator ChatState::find_or_create_room(std::string_view nam
           (victim == rooms_.end() || it->second.last_activity < victim->second.last_activity))
         victim = it;
     if (victim == rooms_.end()) return rooms_.end();
-    rooms_.erase(victim);
+    forget_room(victim);
   }
-  return rooms_.emplace(std::string(name), Room{}).first;
+  Room room;
+  if (auto remembered = forgotten_seq_.find(std::string(name)); remembered != forgotten_seq_.end()) {
+    room.seq = remembered->second;
+    forgotten_seq_.erase(remembered);
+  }
+  return rooms_.emplace(std::string(name), std::move(room)).first;
+}
+
+void ChatState::forget_room(RoomMap::iterator room) {
+  if (room->second.seq > 0) {
+    if (forgotten_seq_.size() >= config_.remembered_rooms) {
+      // Too many to remember: their numbering may restart, and the epoch says so.
+      forgotten_seq_.clear();
+      epoch_ = config_.epoch + "." + std::to_string(++epoch_generation_);
+    }
+    forgotten_seq_[room->first] = room->second.seq;
+  }
+  rooms_.erase(room);
 }
 
 void ChatState::add_member(Effects& fx, ClientId id, Client& client, RoomMap::iterator room, Timestamp now,

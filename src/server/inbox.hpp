@@ -27,6 +27,10 @@ class Connection {
   virtual void close_after_flush() = 0;
   // Close now and drop what is queued.
   virtual void abort() = 0;
+  // The broadcaster has handled the connection's last batch of lines: its
+  // reader may read on. One batch in flight per connection keeps a flooding
+  // client from filling the inbox ahead of everyone else.
+  virtual void lines_handled() = 0;
   virtual const std::string& peer() const = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "server/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -16,17 +17,21 @@ bool parse_size(std::string_view text, std::size_t& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
-// "120", "120s", "500ms", "2m".
+// "120", "120s", "500ms", "2m"; at most a week, so deadlines cannot overflow.
 bool parse_duration(std::string_view text, Duration& out) {
   std::size_t unit = text.find_first_not_of("0123456789");
   std::size_t number = 0;
   if (unit == 0 || !parse_size(text.substr(0, unit == std::string_view::npos ? text.size() : unit), number))
     return false;
   std::string_view suffix = unit == std::string_view::npos ? "s" : text.substr(unit);
-  if (suffix == "ms") out = Duration(number);
-  else if (suffix == "s") out = std::chrono::seconds(number);
-  else if (suffix == "m") out = std::chrono::minutes(number);
+  std::size_t per_unit = 0;
+  if (suffix == "ms") per_unit = 1;
+  else if (suffix == "s") per_unit = 1000;
+  else if (suffix == "m") per_unit = 60'000;
   else return false;
+  constexpr std::size_t week_ms = 7ull * 24 * 3600 * 1000;
+  if (number > week_ms / per_unit) return false;
+  out = Duration(number * per_unit);
   return true;
 }
 
@@ -157,6 +162,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     }
   }
   const auto& s = cl.options.session;
+  // A history reply may take half the asker's queue, never all of it.
+  cl.options.state.max_reply_bytes = std::max<std::size_t>(s.queue_bytes / 2, 1);
   auto& limits = cl.options.state.limits;
   limits.max_line = static_cast<std::int64_t>(s.max_line);
   limits.max_text = static_cast<std::int64_t>(cl.options.state.max_text);

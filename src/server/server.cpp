@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <csignal>
+#include <cstdlib>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -53,6 +54,7 @@ void Server::start() {
   // After shutdown every coroutine ends on its own and io_context::run returns.
   // A broadcaster that fails cannot serve anyone: stop at once.
   asio::co_spawn(io_, broadcaster_.run(), [this](std::exception_ptr failure) {
+    signals_.cancel();  // no second signal to wait for: every connection is closed
     if (!failure) return;
     log_failure("broadcaster")(failure);
     io_.stop();
@@ -69,6 +71,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     std::tuple<boost::system::error_code, tcp::socket> accepted = co_await acceptor.async_accept(use_tuple);
     auto& [ec, socket] = accepted;
     if (ec == asio::error::operation_aborted) break;
+    if (!acceptor.is_open()) break;  // shutdown began while this accept completed
     if (ec) {
       // Out of descriptors, most often: pause rather than spin.
       log::error("accept failed: ", ec.message());
@@ -96,6 +99,12 @@ asio::awaitable<void> Server::wait_for_signal() {
   }
   Inbound shutdown{Inbound::Kind::shutdown, 0, nullptr, {}, {}};
   co_await post(inbox_, std::move(shutdown));
+
+  // A second signal while connections drain: stop waiting.
+  std::tuple<boost::system::error_code, int> again = co_await signals_.async_wait(use_tuple);
+  if (std::get<0>(again)) co_return;
+  log::warn("second signal: exiting without waiting for connections to close");
+  std::_Exit(1);
 }
 
 }  // namespace corochat::server

@@ -36,6 +36,8 @@ inline auto log_failure(const char* what) {
       std::rethrow_exception(failure);
     } catch (const std::exception& e) {
       log::error(what, " failed: ", e.what());
+    } catch (...) {
+      log::error(what, " failed");
     }
   };
 }
@@ -52,6 +54,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         inbox_(inbox),
         limits_(limits),
         wake_writer_(stream_.get_executor(), Clock::time_point::max()),
+        wake_reader_(stream_.get_executor(), Clock::time_point::max()),
         watchdog_(stream_.get_executor()),
         last_input_(Clock::now()) {}
 
@@ -82,6 +85,11 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void abort() override {
     aborted_ = true;
     close_transport();
+  }
+
+  void lines_handled() override {
+    batch_pending_ = false;
+    wake_reader_.cancel();
   }
 
   const std::string& peer() const override { return peer_; }
@@ -140,7 +148,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       quit = collector.quit;
       if (!items.empty()) {
         Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
+        batch_pending_ = true;
         co_await post(inbox_, std::move(message));
+        while (batch_pending_ && !transport_closed_) co_await wake_reader_.async_wait(use_tuple);
       }
     }
     if (!quit && !closing_ && !aborted_) {
@@ -240,6 +250,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     transport_closed_ = true;
     transport::close_now(stream_);
     wake_writer_.cancel();
+    wake_reader_.cancel();
     watchdog_.cancel();
   }
 
@@ -256,6 +267,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;  // waited on by the writer only, cancelled to wake it
   bool writer_waiting_ = false;
+
+  asio::steady_timer wake_reader_;  // waited on by the reader only, until its batch is handled
+  bool batch_pending_ = false;
 
   asio::steady_timer watchdog_;
   Clock::time_point last_input_;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -13,14 +14,28 @@
 
 namespace corochat::test {
 
-ChatdProcess::ChatdProcess(std::vector<std::string> args) {
+namespace {
+std::vector<std::string> chatd_argv(std::vector<std::string> args) {
+  std::vector<std::string> argv = {CHATD_PATH, "--host", "127.0.0.1", "--port", "0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+}  // namespace
+
+ChatdProcess::ChatdProcess(std::vector<std::string> args) : ChatdProcess(chatd_argv(std::move(args)), 0) {}
+
+ChatdProcess::ChatdProcess(ChatdProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      log_path_(std::move(other.log_path_)),
+      host_(std::move(other.host_)),
+      port_(std::move(other.port_)) {}
+
+ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
   char path[] = "/tmp/chatd-test-XXXXXX";
   int log_fd = ::mkstemp(path);
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
   log_path_ = path;
 
-  std::vector<std::string> argv_strings = {CHATD_PATH, "--host", "127.0.0.1", "--port", "0"};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -45,13 +60,18 @@ ChatdProcess::ChatdProcess(std::vector<std::string> args) {
     if (auto at = text.find(marker); at != std::string::npos && text.find('\n', at) != std::string::npos) {
       std::istringstream line(text.substr(at + marker.size()));
       std::string word;
-      line >> host_ >> word >> port_;  // "HOST port N"
+      line >> host_ >> word >> port_;  // "HOST port N..."
+      port_ = port_.substr(0, port_.find_first_not_of("0123456789"));
       return;
     }
     if (wait_exit(std::chrono::milliseconds(0))) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  throw std::runtime_error("chatd did not start: " + log());
+  const std::string what = argv_strings[0] + " did not start: " + log();
+  this->~ChatdProcess();  // a constructor that throws gets no destructor call
+  pid_ = -1;
+  log_path_.clear();
+  throw std::runtime_error(what);
 }
 
 ChatdProcess::~ChatdProcess() {
@@ -59,7 +79,7 @@ ChatdProcess::~ChatdProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
-  ::unlink(log_path_.c_str());
+  if (!log_path_.empty()) ::unlink(log_path_.c_str());
 }
 
 void ChatdProcess::signal(int signal_number) {

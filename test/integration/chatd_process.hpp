@@ -16,6 +16,10 @@ class ChatdProcess {
   // Starts chatd with `args` added after `--host 127.0.0.1 --port 0` (a later
   // --host overrides) and waits until it says where it listens.
   explicit ChatdProcess(std::vector<std::string> args = {});
+  // Any program that announces "listening on HOST port N" on stderr, started
+  // with exactly `argv` (argv[0] is its path).
+  static ChatdProcess program(std::vector<std::string> argv) { return ChatdProcess(std::move(argv), 0); }
+  ChatdProcess(ChatdProcess&& other) noexcept;
   ~ChatdProcess();
   ChatdProcess(const ChatdProcess&) = delete;
   ChatdProcess& operator=(const ChatdProcess&) = delete;
@@ -28,6 +32,7 @@ class ChatdProcess {
   std::string log() const;  // what it wrote to stderr
 
  private:
+  ChatdProcess(std::vector<std::string> argv, int);
   pid_t pid_ = -1;
   std::string log_path_;
   std::string host_;

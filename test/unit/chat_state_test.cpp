@@ -1092,11 +1092,13 @@ TEST_CASE("state: past max_rooms the empty room with the oldest activity is forg
   CHECK_FALSE(h.state.room_seq("y"));  // forgotten
   CHECK(h.state.room_seq("x") == std::optional<std::uint64_t>(1));
 
-  // y starts over: its seq and history are gone (x is evicted for it now).
+  // y comes back without its history but continues its seq (x is evicted for it now).
   h.join(1, "y");
   h.clear();
+  h.send(1, R"({"type":"history","room":"y"})");
+  CHECK(h.take_one(1).at("messages").as_array().empty());
   h.say(1, "y", "again");
-  CHECK(num(h.take_one(1), "seq") == 1);
+  CHECK(num(h.take_one(1), "seq") == 2);
   CHECK_FALSE(h.state.room_seq("x"));
 }
 
@@ -1320,4 +1322,80 @@ TEST_CASE("state: an unknown or closed client gets nothing", "[state][reject]") 
     CHECK(h.state.disconnect(c, LeaveReason::disconnect, h.now).deliveries.empty());
     CHECK(h.state.registration_expired(c).closes.empty());
   }
+}
+
+TEST_CASE("state: connections still closing count toward max_clients", "[state][limits]") {
+  StateConfig config;
+  config.max_clients = 2;
+  Harness h(config);
+  h.connect(1);
+  h.apply(h.state.connect(2, 1));  // one more socket is open, flushing its way out
+  auto lines = h.take(2);
+  REQUIRE(lines.size() == 2);
+  check_error(lines[0], "server_full");
+  check_bye(lines[1], "server_full");
+  CHECK(h.state.connection_count() == 1);
+}
+
+TEST_CASE("state: a history reply stays within max_reply_bytes, keeping the newest", "[state][history]") {
+  StateConfig config;
+  config.max_reply_bytes = 1000;
+  Harness h(config);
+  h.login(1, "alice");
+  const std::string text(150, 'x');
+  for (int i = 0; i < 20; ++i) h.say(1, "lobby", text);
+  h.clear();
+  h.send(1, R"({"type":"history","room":"lobby","limit":20})");
+  const auto reply = h.take_one(1);
+  const auto& messages = reply.at("messages").as_array();
+  // Each stored line is a little over 200 bytes: four fit, the newest four.
+  REQUIRE(messages.size() >= 1);
+  CHECK(messages.size() < 20);
+  std::size_t bytes = 0;
+  for (const auto& m : messages) bytes += json::serialize(m).size() + 1;
+  CHECK(bytes <= 1000);
+  CHECK(messages.back().at("seq") == 20);
+  CHECK(messages.front().at("seq") == static_cast<std::int64_t>(21 - messages.size()));
+}
+
+TEST_CASE("state: a room forgotten under max_rooms continues its seq when re-created", "[state][rooms]") {
+  StateConfig config = no_default_room();
+  config.max_rooms = 2;
+  Harness h(config);
+  h.login(1, "alice");
+  h.join(1, "r1");
+  h.say(1, "r1", "one");
+  h.say(1, "r1", "two");
+  h.send(1, R"({"type":"part","room":"r1"})");
+  h.join(1, "r2");
+  h.say(1, "r2", "x");
+  h.send(1, R"({"type":"part","room":"r2"})");
+  h.join(1, "r3");  // r1, the empty room with the oldest activity, is forgotten
+  CHECK_FALSE(h.state.room_seq("r1"));
+  h.send(1, R"({"type":"part","room":"r3"})");
+  h.join(1, "r1");
+  CHECK(h.state.room_seq("r1") == 2u);
+  h.clear();
+  h.say(1, "r1", "three");
+  CHECK(num(h.take_one(1), "seq") == 3);
+  CHECK(h.state.epoch() == config.epoch);
+}
+
+TEST_CASE("state: when forgotten seqs cannot all be kept, the epoch changes", "[state][rooms]") {
+  StateConfig config = no_default_room();
+  config.max_rooms = 1;
+  config.remembered_rooms = 1;
+  config.epoch = "e";
+  Harness h(config);
+  h.login(1, "alice");
+  for (const char* room : {"a", "b", "c"}) {
+    h.join(1, room);
+    h.say(1, room, "hi");
+    h.send(1, std::string(R"({"type":"part","room":")") + room + R"("})");
+  }
+  // a was remembered, then b pushed it out: a's numbering may restart.
+  CHECK(h.state.epoch() != "e");
+  h.connect(2);
+  h.send(2, R"({"type":"hello","nick":"bob"})");
+  CHECK(str(h.take(2).front(), "epoch") == h.state.epoch());
 }

@@ -31,6 +31,12 @@ struct StateConfig {
   std::size_t max_rooms = 1000;
   std::size_t max_rooms_per_client = 50;
   std::size_t max_clients = 10000;
+  // A history reply is cut (oldest messages first) to stay under this, so that
+  // asking for history never overflows the asker's own outgoing queue.
+  std::size_t max_reply_bytes = 512 * 1024;
+  // Seqs of forgotten rooms remembered, so a re-created room continues its
+  // numbering; past this many, they are dropped and the epoch changes.
+  std::size_t remembered_rooms = 10000;
   std::optional<std::string> password;
   std::string motd;
   protocol::AdvertisedLimits limits;  // what welcome advertises
@@ -59,8 +65,9 @@ class ChatState {
 
   ChatState(StateConfig config, TokenSource make_token);
 
-  // A new connection. Past max_clients: server_full, then close.
-  Effects connect(ClientId client);
+  // A new connection. Past max_clients, counting `closing` connections that
+  // are still open but no longer in the state: server_full, then close.
+  Effects connect(ClientId client, std::size_t closing = 0);
   // One request from a connection, in the order the connection sent it.
   Effects handle(ClientId client, const protocol::Request& request, Timestamp now);
   // A line that failed framing, parsing or the flood limit: the error, in its place.
@@ -78,6 +85,8 @@ class ChatState {
 
   // Read-only views, for tests and diagnostics.
   std::size_t connection_count() const { return clients_.size(); }
+  // The epoch welcome announces: changes when a room's seq may restart.
+  const std::string& epoch() const { return epoch_; }
   std::size_t room_count() const { return rooms_.size(); }
   bool is_registered(ClientId client) const;
   std::optional<std::string> nick_of(ClientId client) const;
@@ -116,6 +125,7 @@ class ChatState {
 
   // Room bookkeeping.
   RoomMap::iterator find_or_create_room(std::string_view name);  // end() when max_rooms is reached
+  void forget_room(RoomMap::iterator room);
   void add_member(Effects&, ClientId, Client&, RoomMap::iterator, Timestamp, const protocol::RequestId&);
   void remove_member(ClientId, Client&, RoomMap::iterator);
   // Removes a connection from every room and index; room-mates hear `left`.
@@ -128,6 +138,9 @@ class ChatState {
   std::unordered_map<std::string, ClientId> by_nick_;  // folded nick -> owner
   RoomMap rooms_;
   std::uint64_t activity_clock_ = 0;
+  std::unordered_map<std::string, std::uint64_t> forgotten_seq_;  // room -> its last seq
+  std::string epoch_;
+  std::uint64_t epoch_generation_ = 0;
 };
 
 }  // namespace corochat::server
