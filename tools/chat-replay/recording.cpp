@@ -37,15 +37,15 @@ std::string quote_bytes(std::string_view bytes) {
 namespace {
 void strip_volatile(json::value& v) {
   if (v.is_object()) {
-    auto& obj = v.get_object();
-    for (auto it = obj.begin(); it != obj.end();) {
-      if (is_volatile_field(it->key())) {
-        it = obj.erase(it);
-      } else {
-        strip_volatile(it->value());
-        ++it;
-      }
+    // Rebuilt rather than erased from: erasing moves the last key into the
+    // gap, and a recording reads best in the server's own field order.
+    json::object kept;
+    for (auto& [key, value] : v.get_object()) {
+      if (is_volatile_field(key)) continue;
+      strip_volatile(value);
+      kept.emplace(key, std::move(value));
     }
+    v = std::move(kept);
   } else if (v.is_array()) {
     for (auto& e : v.get_array()) strip_volatile(e);
   }
