@@ -37,6 +37,7 @@ class Server {
   Broadcaster broadcaster_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   ClientId next_client_ = 1;
+  bool finished_ = false;  // the broadcaster is done: every connection is closed
 };
 
 }  // namespace corochat::server

@@ -67,10 +67,13 @@ ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
     if (wait_exit(std::chrono::milliseconds(0))) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // A constructor that throws gets no destructor call: clean up here.
   const std::string what = argv_strings[0] + " did not start: " + log();
-  this->~ChatdProcess();  // a constructor that throws gets no destructor call
-  pid_ = -1;
-  log_path_.clear();
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  ::unlink(log_path_.c_str());
   throw std::runtime_error(what);
 }
 

@@ -153,3 +153,18 @@ TEST_CASE("SIGTERM sends bye shutdown to everyone and exits 0") {
   t.run();
   CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
 }
+
+TEST_CASE("SIGTERM twice at once, as timeout(1) sends it, still shuts down gracefully") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto alice = co_await connect_client(t.io, chatd, "alice");
+    co_await expect(*alice, "joined");
+    chatd.signal(SIGTERM);
+    chatd.signal(SIGTERM);
+    co_await expect(*alice, "bye", "reason", "shutdown");
+    co_await expect_closed(*alice);
+  });
+  t.run();
+  CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
+}
