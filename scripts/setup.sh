@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache
   libboost1.81-dev libboost-json1.81-dev
-  catch2
+  catch2 libedit-dev pkg-config
 )
 
 missing=()

@@ -1,0 +1,252 @@
+// chat-client end to end against a real chatd: piped input must arrive whole
+// and in order under the flood limit, and on a terminal incoming text must be
+// shown above the line being typed, with escape sequences neutralised.
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "async_test.hpp"
+
+using namespace corochat;
+using namespace corochat::test;
+
+namespace {
+
+// A chat-client child process; killed if still running when the test ends.
+struct ChildProcess {
+  pid_t pid = -1;
+  int input = -1;  // its stdin (a pipe) or the pty master
+  std::string output_path;
+
+  ~ChildProcess() {
+    if (input >= 0) ::close(input);
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (!output_path.empty()) ::unlink(output_path.c_str());
+  }
+
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::string output() const {
+    std::ifstream in(output_path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+};
+
+std::vector<char*> argv_of(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// chat-client with stdin a pipe, stdout and stderr to a file.
+void start_piped(ChildProcess& child, std::vector<std::string> args) {
+  char path[] = "/tmp/chat-client-test-XXXXXX";
+  const int out = ::mkstemp(path);
+  REQUIRE(out >= 0);
+  child.output_path = path;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  args.insert(args.begin(), CHAT_CLIENT_PATH);
+  auto argv = argv_of(args);
+  child.pid = ::fork();
+  REQUIRE(child.pid >= 0);
+  if (child.pid == 0) {
+    ::dup2(fds[0], STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  ::close(out);
+  child.input = fds[1];
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    REQUIRE(n > 0);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Runs one coroutine of the test to its end (bounded), between the test's
+// synchronous steps on the pseudo-terminal.
+template <class T>
+T run_step(asio::io_context& io, asio::awaitable<T> step) {
+  std::optional<T> result;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(step), [&](std::exception_ptr e, T value) {
+    failure = e;
+    if (!e) result = std::move(value);
+  });
+  io.restart();
+  io.run_for(std::chrono::seconds(30));
+  if (failure) std::rethrow_exception(failure);
+  REQUIRE(result);
+  return std::move(*result);
+}
+
+// Every message from `from` that `client` receives, until `count` came.
+asio::awaitable<std::vector<std::string>> collect_texts(Client& client, std::string from, std::size_t count,
+                                                        Millis timeout) {
+  std::vector<std::string> texts;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (texts.size() < count) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    Event e = co_await client.next(std::max(left, Millis(0)));
+    if (e.ec) break;
+    if (e.type() == "message" && e.value.at("from") == json::value(from)) texts.push_back(str(e.value.at("text")));
+  }
+  co_return texts;
+}
+
+void piped_lines_arrive_in_order(std::vector<std::string> chatd_args, int count, std::chrono::seconds limit) {
+  ChatdProcess chatd(std::move(chatd_args));
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+
+  ChildProcess client;
+  start_piped(client, {chatd.host() + ":" + chatd.port(), "--nick", "piper"});
+  std::string input;
+  for (int i = 1; i <= count; ++i) input += "line " + std::to_string(i) + " of " + std::to_string(count) + "\n";
+  std::thread writer([&] {
+    write_all(client.input, input);
+    ::close(client.input);
+    client.input = -1;
+  });
+  std::vector<std::string> texts =
+      run_step(io, collect_texts(*bob, "piper", static_cast<std::size_t>(count), Millis(limit)));
+  writer.join();
+  INFO(client.output());
+  REQUIRE(texts.size() == static_cast<std::size_t>(count));
+  for (int i = 1; i <= count; ++i)
+    CHECK(texts[static_cast<std::size_t>(i - 1)] == "line " + std::to_string(i) + " of " + std::to_string(count));
+  CHECK(client.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+// Skips events until one of `type` with `field` equal to `value` (bounded).
+asio::awaitable<bool> wait_for(Client& client, std::string type, std::string field, std::string value) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    Event e = co_await client.next_of(type, std::max(left, Millis(0)));
+    INFO("waiting for a " << type << " with " << field << " " << value);
+    REQUIRE_FALSE(e.ec);
+    if (const json::value* v = e.value.if_contains(field); v && *v == json::value(value)) co_return true;
+  }
+}
+
+// Reads the pty until `needle` shows up in `screen` (true) or the deadline.
+// Only text after offset `from` counts.
+bool read_until(int fd, std::string& screen, std::string_view needle, std::chrono::milliseconds timeout,
+                std::size_t from = 0) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (screen.find(needle, from) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    screen.append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("piped lines arrive whole and in order under the default flood limit", "[chat-client]") {
+  // 60 lines at 10 a second after a burst of 20: about five seconds of pacing.
+  piped_lines_arrive_in_order({}, 60, std::chrono::seconds(40));
+}
+
+TEST_CASE("a thousand piped lines arrive whole and in order when paced", "[chat-client]") {
+  piped_lines_arrive_in_order({"--flood-rate", "200", "--flood-burst", "20"}, 1000, std::chrono::seconds(60));
+}
+
+TEST_CASE("on a terminal, incoming text shows above the line being typed, neutralised", "[chat-client]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+
+  ChildProcess alice;
+  int master = -1;
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = 120;
+  std::vector<std::string> args = {CHAT_CLIENT_PATH, chatd.host() + ":" + chatd.port(), "--nick", "alice"};
+  auto argv = argv_of(args);
+  alice.pid = ::forkpty(&master, nullptr, nullptr, &size);
+  REQUIRE(alice.pid >= 0);
+  if (alice.pid == 0) {
+    ::setenv("TERM", "xterm", 1);
+    ::unsetenv("NO_COLOR");
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  alice.input = master;
+
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  write_all(master, "hello wor");
+  REQUIRE(read_until(master, screen, "hello wor", std::chrono::seconds(5)));
+
+  auto say_both = [&]() -> asio::awaitable<bool> {
+    co_await send(*bob, request::say("lobby", "plain from bob"));
+    co_await send(*bob, request::say("lobby", "evil \x1b[2J\x1b]0;pwned\x07 end"));
+    co_return co_await wait_for(*bob, "message", "text", "plain from bob");
+  };
+  CHECK(run_step(io, say_both()));
+  REQUIRE(read_until(master, screen, "plain from bob", std::chrono::seconds(5)));
+  REQUIRE(read_until(master, screen, "pwned", std::chrono::seconds(5)));
+  // The half-typed line is drawn again after the incoming line.
+  const std::size_t evil_at = screen.find("pwned");
+  CHECK(read_until(master, screen, "hello wor", std::chrono::seconds(5), evil_at));
+
+  // The injected escapes arrive as visible text, never as escapes.
+  INFO(screen);
+  CHECK(screen.find("evil ^[[2J^[]0;pwned^G end") != std::string::npos);
+  CHECK(screen.find("\x1b[2J") == std::string::npos);
+  CHECK(screen.find("\x1b]0;") == std::string::npos);
+  CHECK(screen.find('\x07') == std::string::npos);
+
+  write_all(master, "ld\r");
+  CHECK(run_step(io, wait_for(*bob, "message", "text", "hello world")));
+
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}

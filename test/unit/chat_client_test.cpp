@@ -1,0 +1,279 @@
+// chat-client's pure parts: input lines to requests, events to screen text,
+// the sanitiser, and the pacer.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "command.hpp"
+#include "display.hpp"
+#include "pacer.hpp"
+
+using namespace corochat::chat_client;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const InputContext in_lobby{"lobby", {"lobby", "dev"}};
+
+json::object request_of(std::string_view line, const InputContext& context = in_lobby) {
+  Command c = parse_line(line, context);
+  INFO(line << " -> " << c.error);
+  REQUIRE(c.ok());
+  REQUIRE(c.request);
+  return *c.request;
+}
+
+std::string error_of(std::string_view line, const InputContext& context = in_lobby) {
+  Command c = parse_line(line, context);
+  INFO(line);
+  REQUIRE_FALSE(c.ok());
+  REQUIRE_FALSE(c.request);
+  return c.error;
+}
+
+json::object obj(std::string_view text) { return json::parse(text).as_object(); }
+
+DisplayContext plain_as(std::string nick) {
+  DisplayContext c;
+  c.own_nick = std::move(nick);
+  c.colour = false;
+  c.clock = [](std::int64_t ts) { return "t" + std::to_string(ts); };
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("plain text goes to the current room", "[chat-client][command]") {
+  CHECK(request_of("hello world") == obj(R"({"type":"say","room":"lobby","text":"hello world"})"));
+  CHECK(request_of("  spaced  ")["text"] == "  spaced  ");
+  CHECK(request_of("//not a command") == obj(R"({"type":"say","room":"lobby","text":"/not a command"})"));
+  CHECK(request_of("héllo ✓\r")["text"] == "héllo ✓");
+  CHECK(error_of("hi", InputContext{}) == "no current room: /join a room first");
+}
+
+TEST_CASE("an empty line does nothing", "[chat-client][command]") {
+  for (auto line : {"", "   ", "\r"}) {
+    Command c = parse_line(line, in_lobby);
+    CHECK(c.ok());
+    CHECK_FALSE(c.request);
+    CHECK(c.action == LocalAction::none);
+  }
+}
+
+TEST_CASE("every command becomes its request", "[chat-client][command]") {
+  CHECK(request_of("/join dev2") == obj(R"({"type":"join","room":"dev2"})"));
+  CHECK(request_of("/part") == obj(R"({"type":"part","room":"lobby"})"));
+  CHECK(request_of("/part dev") == obj(R"({"type":"part","room":"dev"})"));
+  CHECK(request_of("/msg bob hi there") == obj(R"({"type":"msg","to":"bob","text":"hi there"})"));
+  CHECK(request_of("/nick alice_2") == obj(R"({"type":"nick","nick":"alice_2"})"));
+  CHECK(request_of("/who") == obj(R"({"type":"who","room":"lobby"})"));
+  CHECK(request_of("/who dev") == obj(R"({"type":"who","room":"dev"})"));
+  CHECK(request_of("/who *") == obj(R"({"type":"who"})"));
+  CHECK(request_of("/who", InputContext{}) == obj(R"({"type":"who"})"));
+  CHECK(request_of("/rooms") == obj(R"({"type":"rooms"})"));
+  CHECK(request_of("/history") == obj(R"({"type":"history","room":"lobby","limit":20})"));
+  CHECK(request_of("/history 5") == obj(R"({"type":"history","room":"lobby","limit":5})"));
+  CHECK(request_of("/quit") == obj(R"({"type":"quit"})"));
+  CHECK(request_of("/quit gone fishing") == obj(R"({"type":"quit","reason":"gone fishing"})"));
+}
+
+TEST_CASE("local commands", "[chat-client][command]") {
+  Command help = parse_line("/help", in_lobby);
+  CHECK(help.action == LocalAction::help);
+  CHECK_FALSE(help.request);
+  CHECK(help_text().find("/join ROOM") != std::string_view::npos);
+  Command sw = parse_line("/switch dev", in_lobby);
+  CHECK(sw.action == LocalAction::switch_room);
+  CHECK(sw.argument == "dev");
+  CHECK_FALSE(sw.request);
+}
+
+TEST_CASE("bad commands are reported and send nothing", "[chat-client][command]") {
+  CHECK(error_of("/join") == "usage: /join ROOM");
+  CHECK(error_of("/join a b") == "usage: /join ROOM");
+  CHECK(error_of("/join -bad").starts_with("bad room name \"-bad\""));
+  CHECK(error_of("/join caf\xc3\xa9").starts_with("bad room name"));
+  CHECK(error_of("/part", InputContext{}) == "no current room: name one");
+  CHECK(error_of("/part a b") == "usage: /part [ROOM]");
+  CHECK(error_of("/switch") == "usage: /switch ROOM");
+  CHECK(error_of("/switch elsewhere") == "not in elsewhere: /join it first");
+  CHECK(error_of("/msg") == "usage: /msg NICK TEXT");
+  CHECK(error_of("/msg bob") == "usage: /msg NICK TEXT");
+  CHECK(error_of("/msg b@d hi") == "bad nick \"b@d\"");
+  CHECK(error_of("/nick") == "usage: /nick NICK");
+  CHECK(error_of("/nick .dot").starts_with("bad nick \".dot\""));
+  CHECK(error_of("/nick " + std::string(33, 'a')).starts_with("bad nick"));
+  CHECK(error_of("/who a b") == "usage: /who [ROOM]");
+  CHECK(error_of("/rooms x") == "usage: /rooms");
+  CHECK(error_of("/history 0") == "usage: /history [N], N a positive number");
+  CHECK(error_of("/history -3") == "usage: /history [N], N a positive number");
+  CHECK(error_of("/history x") == "usage: /history [N], N a positive number");
+  CHECK(error_of("/history", InputContext{}) == "no current room: /join a room first");
+  CHECK(error_of("/frobnicate") == "unknown command /frobnicate (try /help)");
+}
+
+TEST_CASE("completion of commands and nicks", "[chat-client][command]") {
+  const std::vector<std::string> nicks = {"bob", "Bobby", "carol"};
+  CHECK(complete("/j", true, nicks) == std::vector<std::string>{"/join"});
+  CHECK(complete("/h", true, nicks) == std::vector<std::string>{"/help", "/history"});
+  CHECK(complete("bo", false, nicks) == std::vector<std::string>{"Bobby", "bob"});
+  CHECK(complete("BO", true, nicks) == std::vector<std::string>{"Bobby", "bob"});
+  CHECK(complete("z", false, nicks).empty());
+}
+
+TEST_CASE("a nick from a login name", "[chat-client][command]") {
+  CHECK(nick_from_login("alice") == "alice");
+  CHECK(nick_from_login("jean pierre") == "jean_pierre");
+  CHECK(nick_from_login("-.x") == "x");
+  CHECK(nick_from_login("élan") == "__lan");
+  CHECK(nick_from_login(std::string(40, 'a')) == std::string(32, 'a'));
+  CHECK(nick_from_login("") == "user");
+  CHECK(nick_from_login("..") == "user");
+}
+
+TEST_CASE("the sanitiser neutralises control characters and keeps UTF-8", "[chat-client][sanitize]") {
+  CHECK(sanitize("héllo ✓") == "héllo ✓");
+  CHECK(sanitize("emoji 😀 ok") == "emoji 😀 ok");
+  CHECK(sanitize("\x1b[2J\x1b]0;pwned\x07") == "^[[2J^[]0;pwned^G");
+  CHECK(sanitize(std::string("a\0b", 3)) == "a^@b");
+  CHECK(sanitize("tab\there\r\nnext") == "tab^Ihere^M^Jnext");
+  CHECK(sanitize("del\x7f") == "del^?");
+  CHECK(sanitize("c1 \xc2\x9b" "31m") == "c1 \\u009b31m");  // CSI as a C1 control
+  CHECK(sanitize("\xc2\x80\xc2\x9f\xc2\xa0") == "\\u0080\\u009f\xc2\xa0");  // NBSP is printable
+  CHECK(sanitize("bidi \xe2\x80\xae") == "bidi \\u202e");
+  CHECK(sanitize("bad \xff\xfe") == "bad \\xff\\xfe");
+  CHECK(sanitize("overlong \xc0\xaf") == "overlong \\xc0\\xaf");
+  CHECK(sanitize("cut \xe2\x9c") == "cut \\xe2\\x9c");
+  // Nothing below 0x20 and no DEL survives.
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  for (char c : sanitize(all)) {
+    CHECK(static_cast<unsigned char>(c) >= 0x20);
+    CHECK(c != 0x7f);
+  }
+}
+
+TEST_CASE("display of every event, colour off", "[chat-client][display]") {
+  const DisplayContext c = plain_as("alice");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"hi","ts":5,"seq":1})"), c) ==
+        "t5 [lobby] <bob> hi");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"Alice","text":"me","ts":5,"seq":2})"), c) ==
+        "t5 [lobby] <Alice (me)> me");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"\u001b[2Jx","ts":5,"seq":3})"),
+                     c) == "t5 [lobby] <bob> ^[[2Jx");
+  CHECK(format_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"psst","ts":6})"), c) ==
+        "t6 *bob* psst");
+  CHECK(format_event(obj(R"({"type":"private","from":"alice","to":"bob","text":"yes","ts":6})"), c) ==
+        "t6 -> *bob* yes");
+  CHECK(format_event(obj(R"({"type":"joined","room":"dev","nick":"bob","ts":7})"), c) == "t7 -- bob joined dev");
+  CHECK(format_event(obj(R"({"type":"left","room":"dev","nick":"bob","reason":"part","ts":8})"), c) ==
+        "t8 -- bob left dev");
+  CHECK(format_event(obj(R"({"type":"left","room":"dev","nick":"bob","reason":"timeout","ts":8})"), c) ==
+        "t8 -- bob timed out dev");
+  CHECK(format_event(obj(R"({"type":"nick","old":"bob","new":"rob","ts":9})"), c) ==
+        "t9 -- bob is now known as rob");
+  CHECK(format_event(obj(R"({"type":"who","room":"dev","members":["alice","bob"]})"), c) ==
+        "-- in dev: alice, bob");
+  CHECK(format_event(obj(R"({"type":"who","members":[]})"), c) == "-- online: nobody");
+  CHECK(format_event(obj(R"({"type":"rooms","rooms":[{"room":"dev","members":2},{"room":"lobby","members":5}]})"),
+                     c) == "-- rooms: dev (2), lobby (5)");
+  CHECK(format_event(obj(R"({"type":"history","room":"dev","messages":[
+          {"type":"message","room":"dev","from":"bob","text":"one","ts":1,"seq":1},
+          {"type":"message","room":"dev","from":"alice","text":"two","ts":2,"seq":2}]})"),
+                     c) == "-- history of dev (2 messages)\nt1 [dev] <bob> one\nt2 [dev] <alice (me)> two");
+  CHECK(format_event(obj(R"({"type":"welcome","nick":"alice","server":"chatd/0.1.0","protocol":1,"epoch":"e",
+          "token":"t","rooms":["lobby"],"limits":{},"motd":"be nice\u0007"})"),
+                     c) == "-- connected to chatd/0.1.0 as alice; rooms: lobby\n-- be nice^G");
+  CHECK(format_event(obj(R"({"type":"bye","reason":"shutdown"})"), c) == "-- the server is shutting down");
+  CHECK(format_event(obj(R"({"type":"bye","reason":"quit"})"), c) == "-- goodbye");
+  CHECK(format_event(obj(R"({"type":"error","code":"not_in_room","message":"not a member of x"})"), c) ==
+        "!! not a member of that room");
+  const json::object say = obj(R"({"type":"say","room":"x","text":"hi"})");
+  CHECK(format_event(obj(R"({"type":"error","code":"not_in_room","message":"m","id":1})"), c, &say) ==
+        "!! not a member of x");
+  CHECK(format_event(obj(R"({"type":"ping"})"), c).empty());
+  CHECK(format_event(obj(R"({"type":"pong"})"), c).empty());
+  CHECK(format_event(obj(R"({"type":"surprise"})"), c) == "-- (unknown event surprise)");
+}
+
+TEST_CASE("display with colour", "[chat-client][display]") {
+  DisplayContext c = plain_as("alice");
+  c.colour = true;
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"hi","ts":5,"seq":1})"), c) ==
+        "t5 [lobby] \x1b[36m<bob>\x1b[0m hi");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"alice","text":"hi","ts":5,"seq":1})"), c) ==
+        "t5 [lobby] \x1b[1;32m<alice (me)>\x1b[0m hi");
+  CHECK(format_event(obj(R"({"type":"joined","room":"dev","nick":"bob","ts":7})"), c) ==
+        "\x1b[2mt7 -- bob joined dev\x1b[0m");
+  CHECK(format_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"psst","ts":6})"), c) ==
+        "t6 \x1b[35m*bob*\x1b[0m psst");
+  CHECK(format_event(obj(R"({"type":"error","code":"no_such_nick","message":"m"})"), c) ==
+        "\x1b[31m!! no such nick\x1b[0m");
+  // Text from the network never carries its own escapes, colour or not.
+  const std::string evil =
+      format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"\u001b]0;x\u0007","ts":5,"seq":1})"),
+                   c);
+  CHECK(evil.find("\x1b]") == std::string::npos);
+  CHECK(evil.find("^[]0;x^G") != std::string::npos);
+}
+
+TEST_CASE("every error code in plain words", "[chat-client][display]") {
+  const char* codes[] = {"bad_json",      "bad_request", "unknown_type",   "line_too_long", "not_registered",
+                         "already_registered", "auth_failed", "bad_nick", "nick_taken",    "bad_room",
+                         "not_in_room",   "already_joined", "no_such_nick", "text_too_long", "rate_limited",
+                         "too_many_rooms", "server_full"};
+  for (const char* code : codes) {
+    const std::string words = describe_error(code, "server words");
+    INFO(code << ": " << words);
+    CHECK(words.find(code) == std::string::npos);  // never the bare code
+    CHECK_FALSE(words.empty());
+  }
+  const json::object msg = obj(R"({"type":"msg","to":"zed","text":"x"})");
+  CHECK(describe_error("no_such_nick", "m", &msg) == "nobody is called zed");
+  const json::object join = obj(R"({"type":"join","room":"dev"})");
+  CHECK(describe_error("already_joined", "m", &join) == "already in dev");
+  const json::object nick = obj(R"({"type":"nick","nick":"bob"})");
+  CHECK(describe_error("nick_taken", "m", &nick) == "the nick bob is taken");
+  CHECK(describe_error("brand_new", "what") == "error brand_new: what");
+}
+
+TEST_CASE("local time is HH:MM", "[chat-client][display]") {
+  const std::string t = local_time(1764093600000);
+  REQUIRE(t.size() == 5);
+  CHECK(t[2] == ':');
+}
+
+TEST_CASE("the pacer keeps under the server's rate and burst", "[chat-client][pacer]") {
+  using Clock = Pacer::Clock;
+  const Clock::time_point t0{};
+  Pacer unlimited;
+  for (int i = 0; i < 1000; ++i) CHECK(unlimited.take(t0) == Clock::duration::zero());
+
+  Pacer pacer;
+  pacer.reset(10, 20, t0);  // hello already took one token
+  int at_once = 0;
+  while (pacer.take(t0) == Clock::duration::zero()) ++at_once;
+  CHECK(at_once == 18);  // burst less a margin of one, less the hello
+  const auto wait = pacer.take(t0);
+  CHECK(wait > 100ms);  // 10/s with a 10% margin: about 111 ms
+  CHECK(wait < 120ms);
+  CHECK(pacer.take(t0 + wait) == Clock::duration::zero());
+
+  // Over ten seconds it sends no more than the server allows.
+  int sent = 0;
+  for (auto t = t0 + wait; t < t0 + wait + 10s; t += 1ms)
+    if (pacer.take(t) == Clock::duration::zero()) ++sent;
+  CHECK(sent <= 100);
+  CHECK(sent >= 85);
+
+  // After a rate_limited reply it starts again from nothing.
+  Pacer drained;
+  drained.reset(10, 20, t0);
+  drained.drain(t0);
+  CHECK(drained.take(t0) > Clock::duration::zero());
+}

@@ -1,0 +1,265 @@
+#include "display.hpp"
+
+#include <ctime>
+
+#include <boost/json/value.hpp>
+
+namespace corochat::chat_client {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view dim = "\x1b[2m";
+constexpr std::string_view bold_green = "\x1b[1;32m";
+constexpr std::string_view cyan = "\x1b[36m";
+constexpr std::string_view magenta = "\x1b[35m";
+constexpr std::string_view red = "\x1b[31m";
+constexpr std::string_view reset = "\x1b[0m";
+
+void append_hex(std::string& out, std::string_view prefix, unsigned value, int digits) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += prefix;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out.push_back(hex[(value >> shift) & 0xf]);
+}
+
+// Length of the valid UTF-8 sequence at the start of `s` and its code point,
+// or 0 when it is not one (overlong forms and surrogates are invalid).
+std::size_t decode_utf8(std::string_view s, char32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[0]);
+  std::size_t len = 0;
+  char32_t min = 0;
+  if (b0 < 0x80) { cp = b0; return 1; }
+  if ((b0 & 0xe0) == 0xc0) { len = 2; cp = b0 & 0x1f; min = 0x80; }
+  else if ((b0 & 0xf0) == 0xe0) { len = 3; cp = b0 & 0x0f; min = 0x800; }
+  else if ((b0 & 0xf8) == 0xf0) { len = 4; cp = b0 & 0x07; min = 0x10000; }
+  else return 0;
+  if (s.size() < len) return 0;
+  for (std::size_t i = 1; i < len; ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if ((b & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+// Code points that reorder or break the displayed line.
+bool is_format_hazard(char32_t cp) {
+  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+std::string str(const json::object& o, std::string_view key) {
+  if (const json::value* v = o.if_contains(key); v && v->is_string()) return sanitize(v->get_string());
+  return {};
+}
+
+std::int64_t integer(const json::object& o, std::string_view key) {
+  if (const json::value* v = o.if_contains(key)) {
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  }
+  return 0;
+}
+
+std::string paint(std::string_view colour, std::string_view text, const DisplayContext& c) {
+  if (!c.colour) return std::string(text);
+  std::string out(colour);
+  out += text;
+  out += reset;
+  return out;
+}
+
+std::string stamp(const json::object& e, const DisplayContext& c) {
+  if (!e.contains("ts")) return {};
+  return c.clock(integer(e, "ts")) + " ";
+}
+
+bool same_nick(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto fold = [](char ch) { return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch; };
+    if (fold(a[i]) != fold(b[i])) return false;
+  }
+  return true;
+}
+
+std::string message_line(const json::object& e, const DisplayContext& c) {
+  const std::string from = str(e, "from");
+  const bool own = same_nick(from, c.own_nick);
+  std::string line = stamp(e, c) + "[" + str(e, "room") + "] ";
+  // Own messages are marked in words too, so they stand out without colour.
+  line += own ? paint(bold_green, "<" + from + " (me)>", c) : paint(cyan, "<" + from + ">", c);
+  line += " " + str(e, "text");
+  return line;
+}
+
+std::string join_list(const json::value* list) {
+  std::string out;
+  if (!list || !list->is_array()) return out;
+  for (const auto& item : list->get_array()) {
+    if (!item.is_string()) continue;
+    if (!out.empty()) out += ", ";
+    out += sanitize(item.get_string());
+  }
+  return out;
+}
+
+std::string_view leave_words(std::string_view reason) {
+  if (reason == "part") return "left";
+  if (reason == "quit") return "quit";
+  if (reason == "disconnect") return "disconnected";
+  if (reason == "timeout") return "timed out";
+  if (reason == "slow_consumer") return "was dropped (too slow to read)";
+  if (reason == "replaced") return "reconnected elsewhere";
+  if (reason == "kicked") return "was kicked";
+  return "left";
+}
+
+std::string_view bye_words(std::string_view reason) {
+  if (reason == "quit") return "goodbye";
+  if (reason == "shutdown") return "the server is shutting down";
+  if (reason == "timeout") return "the server closed the connection: no activity";
+  if (reason == "auth_failed") return "wrong password";
+  if (reason == "server_full") return "the server is full";
+  if (reason == "replaced") return "your nick connected from somewhere else; this connection was closed";
+  if (reason == "registration_timeout") return "the server closed the connection: registration took too long";
+  return "the server closed the connection";
+}
+
+std::string field_of(const json::object* request, std::string_view key) {
+  if (!request) return {};
+  return str(*request, key);
+}
+
+}  // namespace
+
+std::string sanitize(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    char32_t cp = 0;
+    const std::size_t len = decode_utf8(text, cp);
+    if (len == 0) {
+      append_hex(out, "\\x", static_cast<unsigned char>(text[0]), 2);
+      text.remove_prefix(1);
+      continue;
+    }
+    if (cp < 0x20) {
+      out.push_back('^');
+      out.push_back(static_cast<char>(cp + 0x40));  // ESC -> ^[, BEL -> ^G
+    } else if (cp == 0x7f) {
+      out += "^?";
+    } else if ((cp >= 0x80 && cp <= 0x9f) || is_format_hazard(cp)) {
+      append_hex(out, "\\u", static_cast<unsigned>(cp), 4);
+    } else {
+      out.append(text.substr(0, len));
+    }
+    text.remove_prefix(len);
+  }
+  return out;
+}
+
+std::string local_time(std::int64_t ts_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ts_ms / 1000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char buffer[8];
+  std::strftime(buffer, sizeof buffer, "%H:%M", &tm);
+  return buffer;
+}
+
+std::string describe_error(std::string_view code, std::string_view server_message, const json::object* request) {
+  const std::string room = field_of(request, "room");
+  const std::string nick = request ? (request->contains("to") ? field_of(request, "to") : field_of(request, "nick"))
+                                   : std::string();
+  auto about = [](std::string_view what, const std::string& name) {
+    return name.empty() ? std::string(what) : std::string(what) + " " + name;
+  };
+  if (code == "bad_json") return "the server could not read a request (not valid JSON)";
+  if (code == "bad_request") return "the server refused a malformed request: " + sanitize(server_message);
+  if (code == "unknown_type") return "the server does not know that request";
+  if (code == "line_too_long") return "that line is too long for the server";
+  if (code == "not_registered") return "not registered with the server yet";
+  if (code == "already_registered") return "already registered";
+  if (code == "auth_failed") return "wrong password";
+  if (code == "bad_nick") return about("not a valid nick:", nick);
+  if (code == "nick_taken") return nick.empty() ? "that nick is taken" : "the nick " + nick + " is taken";
+  if (code == "bad_room") return about("not a valid room name:", room);
+  if (code == "not_in_room") return room.empty() ? "not a member of that room" : "not a member of " + room;
+  if (code == "already_joined") return room.empty() ? "already in that room" : "already in " + room;
+  if (code == "no_such_nick") return nick.empty() ? "no such nick" : "nobody is called " + nick;
+  if (code == "text_too_long") return "message too long for the server";
+  if (code == "rate_limited") return "sending too fast; the server dropped a request";
+  if (code == "too_many_rooms") return "too many rooms: part one first";
+  if (code == "server_full") return "the server is full";
+  return "error " + sanitize(code) + ": " + sanitize(server_message);
+}
+
+std::string format_event(const json::object& e, const DisplayContext& c, const json::object* request) {
+  const json::value* type_value = e.if_contains("type");
+  const std::string_view type = type_value && type_value->is_string() ? std::string_view(type_value->get_string())
+                                                                      : std::string_view{};
+  if (type == "message") return message_line(e, c);
+  if (type == "private") {
+    const std::string from = str(e, "from");
+    if (same_nick(from, c.own_nick))
+      return stamp(e, c) + paint(magenta, "-> *" + str(e, "to") + "*", c) + " " + str(e, "text");
+    return stamp(e, c) + paint(magenta, "*" + from + "*", c) + " " + str(e, "text");
+  }
+  if (type == "joined")
+    return paint(dim, stamp(e, c) + "-- " + str(e, "nick") + " joined " + str(e, "room"), c);
+  if (type == "left") {
+    const std::string reason = str(e, "reason");
+    std::string text = stamp(e, c) + "-- " + str(e, "nick") + " " + std::string(leave_words(reason)) + " " +
+                       str(e, "room");
+    return paint(dim, text, c);
+  }
+  if (type == "nick")
+    return paint(dim, stamp(e, c) + "-- " + str(e, "old") + " is now known as " + str(e, "new"), c);
+  if (type == "who") {
+    const std::string members = join_list(e.if_contains("members"));
+    const std::string room = str(e, "room");
+    return paint(dim, (room.empty() ? "-- online: " : "-- in " + room + ": ") + (members.empty() ? "nobody" : members),
+                 c);
+  }
+  if (type == "rooms") {
+    std::string list;
+    if (const json::value* rooms = e.if_contains("rooms"); rooms && rooms->is_array()) {
+      for (const auto& item : rooms->get_array()) {
+        if (!item.is_object()) continue;
+        if (!list.empty()) list += ", ";
+        list += str(item.get_object(), "room") + " (" + std::to_string(integer(item.get_object(), "members")) + ")";
+      }
+    }
+    return paint(dim, "-- rooms: " + (list.empty() ? std::string("none") : list), c);
+  }
+  if (type == "history") {
+    std::string out;
+    std::size_t count = 0;
+    if (const json::value* messages = e.if_contains("messages"); messages && messages->is_array()) {
+      for (const auto& m : messages->get_array()) {
+        if (!m.is_object()) continue;
+        out += "\n" + message_line(m.get_object(), c);
+        ++count;
+      }
+    }
+    return paint(dim, "-- history of " + str(e, "room") + " (" + std::to_string(count) + " messages)", c) + out;
+  }
+  if (type == "welcome") {
+    std::string text = "-- connected to " + str(e, "server") + " as " + str(e, "nick");
+    const std::string rooms = join_list(e.if_contains("rooms"));
+    if (!rooms.empty()) text += "; rooms: " + rooms;
+    std::string out = paint(dim, text, c);
+    if (const std::string motd = str(e, "motd"); !motd.empty()) out += "\n" + paint(dim, "-- " + motd, c);
+    return out;
+  }
+  if (type == "bye") return paint(dim, "-- " + std::string(bye_words(str(e, "reason"))), c);
+  if (type == "error")
+    return paint(red, "!! " + describe_error(str(e, "code"), str(e, "message"), request), c);
+  if (type == "ping" || type == "pong") return {};
+  return paint(dim, "-- (unknown event " + sanitize(type) + ")", c);
+}
+
+std::string notice(std::string_view text, const DisplayContext& c) { return paint(dim, "-- " + std::string(text), c); }
+std::string problem(std::string_view text, const DisplayContext& c) { return paint(red, "!! " + std::string(text), c); }
+
+}  // namespace corochat::chat_client

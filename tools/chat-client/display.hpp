@@ -1,0 +1,43 @@
+// How server lines look on the screen. Pure: the clock and the colour choice
+// are passed in, so tests see exactly what a user would.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+namespace corochat::chat_client {
+
+// Makes text from the network safe to print: C0 controls (ESC included), DEL
+// and C1 controls (U+0080-U+009F) become visible escapes (^[, ^?, \u009b), as
+// do bidirectional overrides and line separators; bytes that are not valid
+// UTF-8 become \xNN. Printable UTF-8 is kept as is.
+std::string sanitize(std::string_view text);
+
+// "HH:MM" in the local time zone for a server timestamp (ms since the epoch).
+std::string local_time(std::int64_t ts_ms);
+
+struct DisplayContext {
+  std::string own_nick;
+  bool colour = false;
+  std::function<std::string(std::int64_t)> clock = local_time;
+};
+
+// The text to show for one server line (several lines joined by '\n'), or ""
+// when there is nothing to show (ping, pong). `request` is the request the
+// line answers, when known: errors name what they are about.
+std::string format_event(const boost::json::object& event, const DisplayContext& context,
+                         const boost::json::object* request = nullptr);
+
+// An `error` in plain words, for every code of the protocol.
+std::string describe_error(std::string_view code, std::string_view server_message,
+                           const boost::json::object* request = nullptr);
+
+// A notice from the client itself (connection state, command mistakes).
+std::string notice(std::string_view text, const DisplayContext& context);
+std::string problem(std::string_view text, const DisplayContext& context);
+
+}  // namespace corochat::chat_client

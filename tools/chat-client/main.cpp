@@ -1,0 +1,183 @@
+// chat-client: a terminal chat client for chatd.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "command.hpp"
+#include "corochat/protocol/names.hpp"
+#include "session.hpp"
+#include "terminal.hpp"
+
+#ifndef COROCHAT_VERSION
+#define COROCHAT_VERSION "unknown"
+#endif
+
+namespace asio = boost::asio;
+using namespace corochat::chat_client;
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: chat-client [HOST:PORT] [--host HOST] [--port PORT] [--nick NICK] [--room ROOM]\n"
+    "                   [--password-file FILE] [--json] [--help] [--version]\n"
+    "\n"
+    "Connects to a chatd server (default 127.0.0.1:7000) and chats.\n"
+    "  HOST:PORT             the server, in one argument ([::1]:7000 for IPv6)\n"
+    "  --host HOST           server address (default 127.0.0.1)\n"
+    "  --port PORT           server port (default 7000)\n"
+    "  --nick NICK           your nick (default: your login name)\n"
+    "  --room ROOM           join ROOM after connecting and talk there\n"
+    "  --password-file FILE  send the password on FILE's first line\n"
+    "  --json                print the server's protocol lines as received, one per line\n"
+    "  --help, --version     this text; the version\n"
+    "\n"
+    "On a terminal, type text to talk and /help for the commands. With stdin\n"
+    "not a terminal, every input line is sent (text or command) and the client\n"
+    "exits when all of them have been answered.\n";
+
+std::string login_name() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) return pw->pw_name;
+  return "user";
+}
+
+bool valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  return std::stoi(std::string(port)) <= 65535;
+}
+
+// "host:port", "[v6]:port", or a bare "host".
+bool split_endpoint(std::string_view text, Options& options) {
+  if (text.starts_with("[")) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    options.host = text.substr(1, close - 1);
+    text.remove_prefix(close + 1);
+    if (text.empty()) return true;
+    if (!text.starts_with(":")) return false;
+    options.port = text.substr(1);
+    return valid_port(options.port);
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || text.find(':') != colon) {
+    options.host = text;  // a name, or a bare IPv6 address
+    return !text.empty();
+  }
+  options.host = text.substr(0, colon);
+  options.port = text.substr(colon + 1);
+  return !options.host.empty() && valid_port(options.port);
+}
+
+int fail(std::string_view message) {
+  std::cerr << "chat-client: " << message << "\n(try chat-client --help)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  std::string password_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "chat-client " COROCHAT_VERSION "\n";
+      return 0;
+    }
+    if (arg == "--json") {
+      options.json = true;
+    } else if (arg == "--host") {
+      if (!value(options.host) || options.host.empty()) return fail("--host needs an address");
+    } else if (arg == "--port") {
+      if (!value(options.port) || !valid_port(options.port)) return fail("--port needs a number 0-65535");
+    } else if (arg == "--nick") {
+      if (!value(options.nick) || !corochat::protocol::is_valid_nick(options.nick))
+        return fail("--nick needs 1-32 of A-Z a-z 0-9 _ - . not starting with - or .");
+    } else if (arg == "--room") {
+      if (!value(options.room) || !corochat::protocol::is_valid_room(options.room))
+        return fail("--room needs 1-64 of A-Z a-z 0-9 _ - . not starting with - or .");
+    } else if (arg == "--password-file") {
+      if (!value(password_file)) return fail("--password-file needs a file");
+    } else if (!arg.starts_with("-")) {
+      if (!split_endpoint(arg, options)) return fail("bad server address " + std::string(arg));
+    } else {
+      return fail("unknown option " + std::string(arg));
+    }
+  }
+  if (options.nick.empty()) options.nick = nick_from_login(login_name());
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in) return fail("cannot read " + password_file);
+    std::getline(in, options.password);
+    if (!options.password.empty() && options.password.back() == '\r') options.password.pop_back();
+  }
+
+  options.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO) && !options.json;
+  const char* no_colour = std::getenv("NO_COLOR");
+  options.colour = ::isatty(STDOUT_FILENO) && !(no_colour && *no_colour) && !options.json;
+
+  asio::io_context io(1);
+  PlainOutput plain;
+  std::optional<Terminal> terminal;
+  if (options.interactive) terminal.emplace();
+  Output& output = terminal ? static_cast<Output&>(*terminal) : plain;
+  Session session(io, options, output);
+
+  int status = 1;
+  asio::co_spawn(io, session.run(), [&](std::exception_ptr e, int result) {
+    status = result;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& error) {
+        output.print_problem(std::string("chat-client: ") + error.what());
+      }
+      status = 1;
+    }
+    io.stop();  // the input reader may still wait on stdin
+  });
+  if (terminal) {
+    terminal->attach(session);
+    asio::co_spawn(io, terminal->read_keys(), asio::detached);
+  } else {
+    asio::co_spawn(io, read_pipe(session), asio::detached);
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int) {
+    if (ec) return;
+    session.interrupt();
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  io.run();
+  if (terminal) terminal->restore();
+  return status;
+}

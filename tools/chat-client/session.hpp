@@ -1,0 +1,133 @@
+// One chat session: the connection to chatd (with reconnect), the queue of
+// requests paced below the flood limit, and the state the display needs
+// (nick, rooms, members, last seq per room). Input and output are plugged in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include "corochat/client.hpp"
+#include "display.hpp"
+#include "pacer.hpp"
+
+namespace corochat::chat_client {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::string port = "7000";
+  std::string nick;
+  std::string room;      // joined after welcome and made current
+  std::string password;  // empty: none
+  bool json = false;         // print raw protocol lines
+  bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
+  bool colour = false;
+};
+
+// Where the session's text goes.
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual void print(std::string_view text) = 0;  // one or more lines, no final '\n'
+  virtual void print_problem(std::string_view text) { print(text); }
+  virtual void set_room(std::string_view /*room*/) {}
+};
+
+class Session {
+ public:
+  Session(boost::asio::io_context& io, Options options, Output& output);
+
+  // Connects, registers and runs until the user quits (or a fatal error);
+  // returns the exit status.
+  boost::asio::awaitable<int> run();
+
+  // Input, from the terminal or a pipe.
+  void input_line(std::string line);
+  void input_end();
+  // SIGINT/SIGTERM: quit now (a second one does not wait for the server).
+  void interrupt();
+
+  // Lines waiting to be sent: a pipe reader stops reading above a bound.
+  std::size_t backlog() const { return queue_.size(); }
+  // Woken whenever the backlog shrinks.
+  boost::asio::steady_timer& backlog_shrunk() { return backlog_timer_; }
+  bool finished() const { return finished_; }
+
+  // Nicks of the rooms the user is in, for completion.
+  std::vector<std::string> known_nicks() const;
+
+ private:
+  struct Pending {
+    std::string raw;  // an input line parsed when its turn comes (pipes)
+    std::optional<boost::json::object> request;
+    bool tracked = true;        // waits for the reply with its id before the next request goes
+    bool silent = false;        // the client's own bookkeeping: the reply is not shown
+    bool make_current = false;  // a join whose room becomes the current room
+    bool resent = false;        // sent before a lost connection; may have arrived
+    bool from_input = true;     // an error answering it makes a piped run fail
+    std::string catch_up_room;  // a history fetch after a reconnect
+  };
+
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> send_loop();
+  void wake_sender();
+  void enqueue(Pending item, bool front = false);
+  void on_welcome(const boost::json::object& welcome, bool reconnect);
+  void handle(const Event& event);
+  void update_state(const boost::json::object& event, const Pending* answered);
+  void show_catch_up(const boost::json::object& history, const std::string& room);
+  void show(const boost::json::object& event, const boost::json::object* request = nullptr);
+  void local_problem(std::string_view text);
+  void set_current(std::string room);
+  bool convert_raw(Pending& item);  // false: nothing to send for it
+  void finish(int status);
+  DisplayContext display_context() const;
+  bool is_me(std::string_view nick) const;
+
+  boost::asio::io_context& io_;
+  Options options_;
+  Output& output_;
+  std::unique_ptr<Client> client_;
+  boost::asio::steady_timer wake_;           // the sender waits on it (only the sender arms it)
+  boost::asio::steady_timer backoff_timer_;  // between reconnect attempts
+  boost::asio::steady_timer backlog_timer_;  // the pipe reader waits on it
+  Pacer pacer_;
+
+  std::deque<Pending> queue_;
+  std::optional<Pending> inflight_;
+  std::int64_t inflight_id_ = 0;
+  std::int64_t next_id_ = 1;
+  bool lost_ = false;
+  bool finished_ = false;
+  bool quitting_ = false;
+  bool input_ended_ = false;
+  bool had_error_ = false;
+  int exit_status_ = 0;
+  int interrupts_ = 0;
+
+  // Registration and room state.
+  std::string nick_;
+  std::string token_;
+  std::string epoch_;
+  std::int64_t history_limit_ = 100;
+  std::chrono::seconds idle_{120};
+  std::vector<std::string> rooms_;  // in join order
+  std::string current_room_;
+  std::map<std::string, std::set<std::string>> members_;
+  std::map<std::string, std::uint64_t> last_seq_;
+  std::map<std::string, std::int64_t> joined_ts_;
+};
+
+}  // namespace corochat::chat_client

@@ -1,0 +1,172 @@
+#include "terminal.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "command.hpp"
+
+namespace corochat::chat_client {
+namespace asio = boost::asio;
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+Terminal* active_terminal = nullptr;
+std::vector<std::string> completion_matches;
+constexpr std::size_t max_backlog = 256;
+}  // namespace
+
+void PlainOutput::print(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void PlainOutput::print_problem(std::string_view text) {
+  std::fflush(stdout);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fputc('\n', stderr);
+}
+
+Terminal::Terminal() : prompt_("> ") {
+  active_terminal = this;
+  rl_attempted_completion_function = &Terminal::on_complete;
+  rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
+  installed_ = true;
+}
+
+Terminal::~Terminal() {
+  restore();
+  active_terminal = nullptr;
+}
+
+void Terminal::restore() {
+  if (!installed_) return;
+  installed_ = false;
+  std::fputs("\r\x1b[K", stdout);  // the prompt and any unsent text go
+  std::fflush(stdout);
+  rl_callback_handler_remove();
+}
+
+void Terminal::print(std::string_view text) {
+  if (!installed_) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputs("\r\n", stdout);
+    std::fflush(stdout);
+    return;
+  }
+  // Erase the prompt line, print above it, then let the editor draw the prompt
+  // and the half-typed line again, cursor where it was. "\r\n": the terminal is
+  // in the editor's mode, which may not translate "\n".
+  std::string out = "\r\x1b[K";
+  for (char c : text) {
+    if (c == '\n') out += "\r\n";
+    else out.push_back(c);
+  }
+  out += "\r\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void Terminal::set_room(std::string_view room) {
+  prompt_ = room.empty() ? "> " : "[" + std::string(room) + "] ";
+  if (!installed_) return;
+  rl_set_prompt(prompt_.c_str());
+  std::fputs("\r\x1b[K", stdout);
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void Terminal::on_line(char* line) {
+  Terminal* self = active_terminal;
+  if (self) self->line_done_ = true;
+  if (line == nullptr) {  // Ctrl-D on an empty line
+    if (self && self->session_) self->session_->input_end();
+    return;
+  }
+  std::string text(line);
+  std::free(line);
+  if (self) self->line_done_ = true;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (!text.empty()) add_history(text.c_str());
+  if (self && self->session_) self->session_->input_line(std::move(text));
+}
+
+char** Terminal::on_complete(const char* text, int start, int /*end*/) {
+  rl_attempted_completion_over = 1;  // never fall back to file names
+  Terminal* self = active_terminal;
+  std::vector<std::string> nicks;
+  if (self && self->session_) nicks = self->session_->known_nicks();
+  completion_matches = complete(text, start == 0, nicks);
+  if (completion_matches.empty()) return nullptr;
+  return rl_completion_matches(text, &Terminal::next_match);
+}
+
+char* Terminal::next_match(const char* /*text*/, int state) {
+  static std::size_t index = 0;
+  if (state == 0) index = 0;
+  if (index >= completion_matches.size()) return nullptr;
+  return ::strdup(completion_matches[index++].c_str());
+}
+
+asio::awaitable<void> Terminal::read_keys() {
+  auto executor = co_await asio::this_coro::executor;
+  // A duplicate, so that closing the descriptor leaves stdin open; only
+  // readiness is awaited (the editor reads the bytes itself).
+  asio::posix::stream_descriptor keys(executor, ::dup(STDIN_FILENO));
+  while (session_ && !session_->finished()) {
+    auto [ec] = co_await keys.async_wait(asio::posix::stream_descriptor::wait_read, use_tuple);
+    if (ec) break;
+    line_done_ = false;
+    rl_callback_read_char();
+    // libedit leaves a finished line in its buffer (and its line mode off);
+    // installing the handler again starts a fresh, empty line with the prompt.
+    if (line_done_ && installed_ && !session_->finished()) rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
+  }
+}
+
+asio::awaitable<void> read_pipe(Session& session) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::posix::stream_descriptor input(executor);
+  boost::system::error_code assign_error;
+  input.assign(::dup(STDIN_FILENO), assign_error);  // regular files and /dev/null cannot be polled
+  std::string pending;
+  std::vector<char> buffer(65536);
+  for (;;) {
+    while (session.backlog() >= max_backlog && !session.finished()) {
+      session.backlog_shrunk().expires_at(asio::steady_timer::time_point::max());
+      co_await session.backlog_shrunk().async_wait(use_tuple);
+    }
+    if (session.finished()) co_return;
+    std::size_t n = 0;
+    if (!assign_error) {
+      auto [ec, got] = co_await input.async_read_some(asio::buffer(buffer), use_tuple);
+      if (ec) break;
+      n = got;
+    } else {
+      const ssize_t got = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+      if (got <= 0) break;
+      n = static_cast<std::size_t>(got);
+    }
+    pending.append(buffer.data(), n);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+      session.input_line(pending.substr(start, nl - start));
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) session.input_line(std::move(pending));
+  session.input_end();
+}
+
+}  // namespace corochat::chat_client

@@ -1,0 +1,55 @@
+// The two faces of the client: an interactive terminal (libedit line editor,
+// incoming lines printed above the prompt) and plain pipes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "session.hpp"
+
+namespace corochat::chat_client {
+
+// stdout (and stderr for problems), a line at a time, flushed: for pipes and --json.
+class PlainOutput : public Output {
+ public:
+  void print(std::string_view text) override;
+  void print_problem(std::string_view text) override;
+};
+
+// The line editor on a terminal. Only one exists at a time (libedit's
+// readline interface is global).
+class Terminal : public Output {
+ public:
+  Terminal();
+  ~Terminal() override;
+  Terminal(const Terminal&) = delete;
+  Terminal& operator=(const Terminal&) = delete;
+
+  void attach(Session& session) { session_ = &session; }
+  void print(std::string_view text) override;
+  void set_room(std::string_view room) override;
+
+  // Feeds keystrokes from stdin to the editor until the session ends.
+  boost::asio::awaitable<void> read_keys();
+  // Leaves the terminal as it was found.
+  void restore();
+
+ private:
+  static void on_line(char* line);
+  static char** on_complete(const char* text, int start, int end);
+  static char* next_match(const char* text, int state);
+
+  Session* session_ = nullptr;
+  std::string prompt_;
+  bool installed_ = false;
+  bool line_done_ = false;  // the editor handed over a line during the last key
+};
+
+// Reads lines from a non-terminal stdin (pipe, file, /dev/null) into the
+// session, holding back while too many wait to be sent.
+boost::asio::awaitable<void> read_pipe(Session& session);
+
+}  // namespace corochat::chat_client
