@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -57,6 +58,24 @@ void Terminal::restore() {
   rl_callback_handler_remove();
 }
 
+namespace {
+
+// Columns a UTF-8 string takes, counting each code point as one.
+std::size_t display_columns(std::string_view text) {
+  std::size_t columns = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++columns;
+  return columns;
+}
+
+std::size_t terminal_width() {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
+
+}  // namespace
+
 void Terminal::print(std::string_view text) {
   if (!installed_) {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -64,10 +83,16 @@ void Terminal::print(std::string_view text) {
     std::fflush(stdout);
     return;
   }
-  // Erase the prompt line, print above it, then let the editor draw the prompt
-  // and the half-typed line again, cursor where it was. "\r\n": the terminal is
-  // in the editor's mode, which may not translate "\n".
-  std::string out = "\r\x1b[K";
+  // Erase the prompt and the half-typed line (which may wrap over several
+  // rows: go up to where it starts), print above it, then let the editor draw
+  // both again, cursor where it was. "\r\n": the terminal is in the editor's
+  // mode, which may not translate "\n".
+  const std::size_t before_cursor =
+      display_columns(prompt_) + display_columns(std::string_view(rl_line_buffer, static_cast<std::size_t>(rl_point)));
+  const std::size_t rows_up = before_cursor / terminal_width();
+  std::string out;
+  if (rows_up > 0) out += "\x1b[" + std::to_string(rows_up) + "A";
+  out += "\r\x1b[J";
   for (char c : text) {
     if (c == '\n') out += "\r\n";
     else out.push_back(c);
