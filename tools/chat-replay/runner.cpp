@@ -131,6 +131,8 @@ class Runner {
         co_return fail(step, *text, "nothing matching within " + std::to_string(timeout.count()) + " ms");
       if (!e.line.empty()) remember(step.client, client, e);
       if (!e.ec && matches(wanted, e.value)) {
+        for (const auto& key : step.absent)
+          if (e.value.contains(key)) co_return fail(step, *text + " without \"" + key + "\"", e.line);
         for (const auto& [variable, path] : step.captures) {
           const json::value event = e.value;
           const json::value* found = find_path(event, path);

@@ -250,6 +250,15 @@ class Parser {
           step.skip.emplace_back(list.substr(0, comma));
           list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
         }
+      } else if (word == "absent") {
+        if (step.kind != Step::Kind::expect) return bad(error, "only expect can require absent keys");
+        std::string_view list = next_word(rest);
+        if (list.empty()) return bad(error, "absent needs keys (id,ts)");
+        while (!list.empty()) {
+          const std::size_t comma = list.find(',');
+          step.absent.emplace_back(list.substr(0, comma));
+          list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        }
       } else if (word == "capture") {
         if (step.kind != Step::Kind::expect) return bad(error, "only expect can capture");
         bool any = false;
@@ -266,7 +275,7 @@ class Parser {
         }
         if (!any) return bad(error, "capture takes VARIABLE=PATH (e.g. s=seq)");
       } else {
-        return bad(error, "unexpected '" + std::string(word) + "' (within, skip, capture)");
+        return bad(error, "unexpected '" + std::string(word) + "' (within, skip, absent, capture)");
       }
     }
   }

@@ -19,7 +19,7 @@ struct Step {
     connect,       // NAME connect
     send,          // NAME send JSON            (the line as written, variables substituted)
     send_raw,      // NAME send-raw "BYTES"     (a JSON string literal, sent without a newline of its own)
-    expect,        // NAME expect JSON [within D] [skip TYPES|*] [capture VAR=PATH...]
+    expect,        // NAME expect JSON [within D] [skip TYPES|*] [absent KEYS] [capture VAR=PATH...]
     silence,       // NAME silence D
     expect_close,  // NAME expect-close [within D] [skip TYPES|*]
     close,         // NAME close               (clean: FIN)
@@ -37,6 +37,7 @@ struct Step {
   std::optional<Millis> within;
   std::vector<std::string> skip;  // event types to pass over while waiting
   bool skip_all = false;
+  std::vector<std::string> absent;  // keys the matching event must not have (e.g. id)
   std::vector<std::pair<std::string, std::string>> captures;  // variable, path into the event
   int count = 0;         // repeat
   std::string variable;  // repeat: the 1-based iteration number
