@@ -69,11 +69,11 @@ std::vector<char*> argv_of(std::vector<std::string>& args) {
 // chat-client with stdin a pipe, stdout and stderr to a file.
 void start_piped(ChildProcess& child, std::vector<std::string> args) {
   char path[] = "/tmp/chat-client-test-XXXXXX";
-  const int out = ::mkstemp(path);
+  const int out = ::mkostemp(path, O_CLOEXEC);
   REQUIRE(out >= 0);
   child.output_path = path;
   int fds[2];
-  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);  // no other child may hold its ends open
   args.insert(args.begin(), CHAT_CLIENT_PATH);
   auto argv = argv_of(args);
   child.pid = ::fork();
@@ -249,4 +249,66 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
 
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by seq", "[chat-client]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  char path[] = "/tmp/chat-client-proxy-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  // chat-replay's recording proxy is the link: killing it drops the
+  // connection as a network failure would, while chatd keeps running.
+  auto start_link = [&](const std::string& port) {
+    return ChatdProcess::program({CHAT_REPLAY_PATH, "record", "--listen", "127.0.0.1:" + port, "--upstream",
+                                  "127.0.0.1:" + chatd.port(), "--out", path});
+  };
+  auto link = std::make_optional(start_link("0"));
+  const std::string link_port = link->port();
+
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess roamer;
+  start_piped(roamer, {"127.0.0.1:" + link_port, "--nick", "roamer"});
+  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+  write_all(roamer.input, "before the drop\n");
+  run_step(io, wait_for(*bob, "message", "text", "before the drop"));
+
+  link.reset();  // SIGKILL: both sides of the link see it drop
+  run_step(io, wait_for(*bob, "left", "nick", "roamer"));
+  for (const char* text : {"missed one", "missed two"}) {
+    auto say = request::say("lobby", text);
+    run_step(io, [&]() -> asio::awaitable<bool> {
+      co_await send(*bob, say);
+      co_return true;
+    }());
+  }
+  link.emplace(start_link(link_port));
+  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+
+  // The catch-up shows exactly what was said while away, once, in order.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string output;
+  while ((output = roamer.output()).find("missed two") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  INFO(output);
+  const auto first = output.find("missed one");
+  const auto second = output.find("missed two");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  CHECK(first < second);
+  CHECK(output.find("missed one", first + 1) == std::string::npos);
+  CHECK(output.find("missed in lobby") != std::string::npos);
+  CHECK(output.find("restarted") == std::string::npos);  // same server, same epoch
+
+  write_all(roamer.input, "after the drop\n");
+  run_step(io, wait_for(*bob, "message", "text", "after the drop"));
+  ::close(roamer.input);
+  roamer.input = -1;
+  const auto exit_status = roamer.wait_exit(std::chrono::seconds(10));
+  INFO(roamer.output());
+  CHECK(exit_status == std::optional<int>(0));
+  link.reset();
+  ::unlink(path);
 }

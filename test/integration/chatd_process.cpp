@@ -32,7 +32,7 @@ ChatdProcess::ChatdProcess(ChatdProcess&& other) noexcept
 
 ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
   char path[] = "/tmp/chatd-test-XXXXXX";
-  int log_fd = ::mkstemp(path);
+  int log_fd = ::mkostemp(path, O_CLOEXEC);  // dup2 in the child clears the flag on stderr
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
   log_path_ = path;
 
