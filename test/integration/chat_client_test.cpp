@@ -273,11 +273,20 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
   write_all(roamer.input, "before the drop\n");
   run_step(io, wait_for(*bob, "message", "text", "before the drop"));
+  // A second room where roamer sees no message before the drop.
+  auto join_quiet = request::join("quiet");
+  run_step(io, [&]() -> asio::awaitable<bool> {
+    co_await send(*bob, join_quiet);
+    co_return true;
+  }());
+  run_step(io, wait_for(*bob, "joined", "nick", "bob"));
+  write_all(roamer.input, "/join quiet\n");
+  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
 
   link.reset();  // SIGKILL: both sides of the link see it drop
   run_step(io, wait_for(*bob, "left", "nick", "roamer"));
-  for (const char* text : {"missed one", "missed two"}) {
-    auto say = request::say("lobby", text);
+  for (const char* text : {"missed one", "missed two", "quiet one"}) {
+    auto say = request::say(std::string_view(text) == "quiet one" ? "quiet" : "lobby", text);
     run_step(io, [&]() -> asio::awaitable<bool> {
       co_await send(*bob, say);
       co_return true;
@@ -289,7 +298,8 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   // The catch-up shows exactly what was said while away, once, in order.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::string output;
-  while ((output = roamer.output()).find("missed two") == std::string::npos &&
+  while (((output = roamer.output()).find("missed two") == std::string::npos ||
+          output.find("quiet one") == std::string::npos) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   INFO(output);
@@ -300,6 +310,8 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   CHECK(first < second);
   CHECK(output.find("missed one", first + 1) == std::string::npos);
   CHECK(output.find("missed in lobby") != std::string::npos);
+  CHECK(output.find("missed in quiet") != std::string::npos);
+  CHECK(output.find("quiet one") != std::string::npos);
   CHECK(output.find("restarted") == std::string::npos);  // same server, same epoch
 
   write_all(roamer.input, "after the drop\n");
@@ -311,4 +323,22 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   CHECK(exit_status == std::optional<int>(0));
   link.reset();
   ::unlink(path);
+}
+
+TEST_CASE("a piped line the server cannot read is reported, and the lines after it still go", "[chat-client]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess client;
+  start_piped(client, {chatd.host() + ":" + chatd.port(), "--nick", "piper"});
+  write_all(client.input, "before\ncaf\xe9 latin-1, not UTF-8\nafter\n");
+  ::close(client.input);
+  client.input = -1;
+  std::vector<std::string> texts = run_step(io, collect_texts(*bob, "piper", 2, Millis(10000)));
+  CHECK(texts == std::vector<std::string>{"before", "after"});
+  // Exit status 1: a line was refused, and said so.
+  const auto status = client.wait_exit(std::chrono::seconds(10));
+  INFO(client.output());
+  CHECK(status == std::optional<int>(1));
+  CHECK(client.output().find("!!") != std::string::npos);
 }

@@ -160,6 +160,7 @@ void Session::interrupt() {
   Pending quit;
   quit.request = request::of_type("quit");
   quit.from_input = false;
+  quit.tracked = false;  // not behind a request still waiting for its answer
   enqueue(std::move(quit), true);
 }
 
@@ -300,6 +301,9 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
       history.silent = true;
       history.from_input = false;
       history.catch_up_room = room;
+      if (auto seen = last_seq_.find(room); seen != last_seq_.end()) history.catch_up_after = seen->second;
+      history.catch_up_since = joined_ts_.count(room) ? joined_ts_[room] : 0;
+      first_live_seq_[room] = 0;
       front.push_back(std::move(history));
     }
     if (!contains(wanted, current_room_)) set_current(wanted.empty() ? std::string() : wanted.front());
@@ -314,7 +318,13 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
         front.push_back(std::move(who));
       }
     }
-    if (inflight_) {
+    if (inflight_ && inflight_->request && string_field(*inflight_->request, "type") == "msg") {
+      // No history shows private messages: sending it again could deliver it twice.
+      output_.print_problem(problem("a private message to " + sanitize(string_field(*inflight_->request, "to")) +
+                                        " may not have been delivered",
+                                    display_context()));
+      inflight_.reset();
+    } else if (inflight_) {
       // It may or may not have arrived: sent again, unless the catch-up shows it.
       inflight_->resent = true;
       queue_.push_front(std::move(*inflight_));
@@ -353,7 +363,9 @@ asio::awaitable<void> Session::read_loop() {
 
 asio::awaitable<void> Session::send_loop() {
   while (!finished_ && !lost_) {
-    if (inflight_ || queue_.empty()) {
+    // A request in flight holds back the next tracked one; pings, pongs and
+    // an interrupt's quit go at once.
+    if (queue_.empty() || (inflight_ && queue_.front().tracked)) {
       wake_.expires_at(Pacer::Clock::time_point::max());
       co_await wake_.async_wait(use_tuple);
       continue;
@@ -400,7 +412,11 @@ void Session::handle(const Event& event) {
   std::optional<Pending> answered;
   if (inflight_) {
     const json::value* id = e.if_contains("id");
-    if (id && id->is_int64() && id->get_int64() == inflight_id_) {
+    // The server answers in request order. An error about a line it could not
+    // read carries no id, and answers the request in flight all the same.
+    const std::string_view code = type == "error" ? string_field(e, "code") : std::string_view{};
+    const bool unreadable = !id && (code == "bad_json" || code == "line_too_long");
+    if (unreadable || (id && id->is_int64() && id->get_int64() == inflight_id_)) {
       if (type == "error" && string_field(e, "code") == "rate_limited") {
         // Dropped by the flood limit: the same request goes again, first.
         pacer_.drain(Pacer::Clock::now());
@@ -425,7 +441,7 @@ void Session::handle(const Event& event) {
   update_state(e, answered ? &*answered : nullptr);
 
   if (answered && !answered->catch_up_room.empty() && type == "history") {
-    show_catch_up(e, answered->catch_up_room);
+    show_catch_up(e, *answered);
   } else if (type == "error") {
     if (answered && answered->from_input) had_error_ = true;
     const json::object* request = answered && answered->request ? &*answered->request : nullptr;
@@ -473,7 +489,7 @@ void Session::update_state(const json::object& e, const Pending* answered) {
     if (current_room_ == room) {
       set_current(rooms_.empty() ? std::string() : rooms_.front());
       if (!current_room_.empty() && !options_.json && options_.interactive)
-        output_.print(notice("now talking in " + current_room_, display_context()));
+        output_.print(notice("now talking in " + sanitize(current_room_), display_context()));
     }
   } else if (type == "nick") {
     const std::string old_nick(string_field(e, "old"));
@@ -489,31 +505,39 @@ void Session::update_state(const json::object& e, const Pending* answered) {
       for (const auto& m : list->get_array())
         if (m.is_string()) members.emplace(m.get_string());
   } else if (type == "message") {
-    auto& last = last_seq_[std::string(string_field(e, "room"))];
-    last = std::max<std::uint64_t>(last, static_cast<std::uint64_t>(int_field(e, "seq")));
+    const std::string room(string_field(e, "room"));
+    const auto seq = static_cast<std::uint64_t>(int_field(e, "seq"));
+    auto& last = last_seq_[room];
+    last = std::max(last, seq);
+    if (auto live = first_live_seq_.find(room); live != first_live_seq_.end() && live->second == 0) live->second = seq;
   }
 }
 
-void Session::show_catch_up(const json::object& history, const std::string& room) {
+void Session::show_catch_up(const json::object& history, const Pending& request) {
+  const std::string& room = request.catch_up_room;
+  std::uint64_t before = 0;  // the first seq shown live since the reconnect: already on screen
+  if (auto live = first_live_seq_.find(room); live != first_live_seq_.end()) {
+    before = live->second;
+    first_live_seq_.erase(live);
+  }
   const json::value* messages = history.if_contains("messages");
   if (!messages || !messages->is_array()) return;
-  const auto seen = last_seq_.find(room);
-  const std::uint64_t last = seen == last_seq_.end() ? 0 : seen->second;
-  const std::int64_t since = joined_ts_.count(room) ? joined_ts_[room] : 0;
+  const auto& after = request.catch_up_after;
   std::vector<const json::object*> missed;
   for (const auto& m : messages->get_array()) {
     if (!m.is_object()) continue;
     const json::object& message = m.get_object();
     const auto seq = static_cast<std::uint64_t>(int_field(message, "seq"));
+    if (before != 0 && seq >= before) continue;
     // Without a seq seen in this room, the time it was joined tells what is new.
-    if (seen != last_seq_.end() ? seq > last : int_field(message, "ts") >= since) missed.push_back(&message);
+    if (after ? seq > *after : int_field(message, "ts") >= request.catch_up_since) missed.push_back(&message);
   }
   if (missed.empty()) return;
   const auto first_seq = static_cast<std::uint64_t>(int_field(*missed.front(), "seq"));
   if (!options_.json) {
     output_.print(notice("missed in " + sanitize(room) + " while disconnected:", display_context()));
-    if (seen != last_seq_.end() && first_seq > last + 1)
-      output_.print(notice("(" + std::to_string(first_seq - last - 1) + " older messages are no longer kept)",
+    if (after && first_seq > *after + 1)
+      output_.print(notice("(" + std::to_string(first_seq - *after - 1) + " older messages are no longer kept)",
                            display_context()));
   }
   for (const json::object* message : missed) {

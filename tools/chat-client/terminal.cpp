@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "command.hpp"
+#include "display.hpp"
 
 namespace corochat::chat_client {
 namespace asio = boost::asio;
@@ -105,7 +106,8 @@ void Terminal::print(std::string_view text) {
 }
 
 void Terminal::set_room(std::string_view room) {
-  prompt_ = room.empty() ? "> " : "[" + std::string(room) + "] ";
+  // The name comes from the server: neutralised like any text it sends.
+  prompt_ = room.empty() ? "> " : "[" + sanitize(room) + "] ";
   if (!installed_) return;
   rl_set_prompt(prompt_.c_str());
   std::fputs("\r\x1b[K", stdout);
