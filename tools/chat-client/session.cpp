@@ -452,7 +452,9 @@ void Session::handle(const Event& event) {
 
   if (type == "bye") {
     const std::string_view reason = string_field(e, "reason");
-    if (reason == "quit") finish(options_.interactive ? 0 : (had_error_ ? 1 : 0));
+    // A piped run that a signal cut short did not send all its input: 130, as
+    // shells report an interrupted command.
+    if (reason == "quit") finish(options_.interactive ? 0 : interrupts_ > 0 ? 130 : had_error_ ? 1 : 0);
     else if (reason == "replaced" || reason == "auth_failed") finish(1);
     // Any other reason: the connection ends and the client reconnects.
   }
