@@ -219,6 +219,24 @@ asio::awaitable<int> Session::run() {
   co_return exit_status_;
 }
 
+namespace {
+json::object who_request(const std::string& room) {
+  json::object r = request::of_type("who");
+  r["room"] = room;
+  return r;
+}
+}  // namespace
+
+// A request of the client's own, not the user's: its reply is not shown and
+// an error answering it does not fail a piped run.
+Session::Pending Session::bookkeeping(json::object request) {
+  Pending item;
+  item.request = std::move(request);
+  item.silent = true;
+  item.from_input = false;
+  return item;
+}
+
 void Session::on_welcome(const json::object& welcome, bool reconnect) {
   nick_ = std::string(string_field(welcome, "nick"));
   token_ = std::string(string_field(welcome, "token"));
@@ -263,13 +281,7 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
     }
     if (options_.interactive) {
       for (const auto& room : rooms_) {
-        Pending who;
-        json::object r = request::of_type("who");
-        r["room"] = room;
-        who.request = std::move(r);
-        who.silent = true;
-        who.from_input = false;
-        front.push_back(std::move(who));
+        front.push_back(bookkeeping(who_request(room)));
       }
     }
   } else {
@@ -277,29 +289,18 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
     rooms_ = auto_joined;
     for (const auto& room : wanted) {
       if (contains(auto_joined, room)) continue;
-      Pending join;
-      join.request = request::join(room);
-      join.silent = true;
-      join.from_input = false;
-      front.push_back(std::move(join));
+      front.push_back(bookkeeping(request::join(room)));
     }
     for (const auto& room : auto_joined) {
       if (contains(wanted, room)) continue;
-      Pending part;  // the user had left the default room: leave it again
-      part.request = request::part(room);
-      part.silent = true;
-      part.from_input = false;
-      front.push_back(std::move(part));
+      front.push_back(bookkeeping(request::part(room)));  // the user had left the default room
     }
     for (const auto& room : wanted) {
       if (!same_epoch) break;
-      Pending history;
       json::object r = request::of_type("history");
       r["room"] = room;
       r["limit"] = history_limit_;
-      history.request = std::move(r);
-      history.silent = true;
-      history.from_input = false;
+      Pending history = bookkeeping(std::move(r));
       history.catch_up_room = room;
       if (auto seen = last_seq_.find(room); seen != last_seq_.end()) history.catch_up_after = seen->second;
       history.catch_up_since = joined_ts_.count(room) ? joined_ts_[room] : 0;
@@ -309,13 +310,7 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
     if (!contains(wanted, current_room_)) set_current(wanted.empty() ? std::string() : wanted.front());
     if (options_.interactive) {
       for (const auto& room : wanted) {
-        Pending who;
-        json::object r = request::of_type("who");
-        r["room"] = room;
-        who.request = std::move(r);
-        who.silent = true;
-        who.from_input = false;
-        front.push_back(std::move(who));
+        front.push_back(bookkeeping(who_request(room)));
       }
     }
     if (inflight_ && inflight_->request && string_field(*inflight_->request, "type") == "msg") {
@@ -471,13 +466,7 @@ void Session::update_state(const json::object& e, const Pending* answered) {
     joined_ts_[room] = int_field(e, "ts");
     if (current_room_.empty() || (answered && answered->make_current)) set_current(room);
     if (options_.interactive && answered && !answered->silent) {
-      Pending who;
-      json::object r = request::of_type("who");
-      r["room"] = room;
-      who.request = std::move(r);
-      who.silent = true;
-      who.from_input = false;
-      enqueue(std::move(who));
+      enqueue(bookkeeping(who_request(room)));
     }
   } else if (type == "left") {
     const std::string room(string_field(e, "room"));

@@ -84,6 +84,7 @@ class Session {
     std::int64_t catch_up_since = 0;
   };
 
+  static Pending bookkeeping(boost::json::object request);
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> send_loop();
   void wake_sender();
