@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include "corochat/protocol/framer.hpp"
+#include "corochat/server/admission.hpp"
 #include "corochat/server/rate_limiter.hpp"
 #include "server/inbox.hpp"
 #include "server/log.hpp"
@@ -47,7 +48,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  public:
   using Clock = std::chrono::steady_clock;
 
-  Session(Stream stream, ClientId id, Inbox& inbox, const SessionLimits& limits)
+  Session(Stream stream, ClientId id, Inbox& inbox, const SessionLimits& limits, AdmissionTicket admission = {})
       : stream_(std::move(stream)),
         id_(id),
         peer_(transport::peer_name(stream_)),
@@ -56,7 +57,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         wake_writer_(stream_.get_executor(), Clock::time_point::max()),
         wake_reader_(stream_.get_executor(), Clock::time_point::max()),
         watchdog_(stream_.get_executor()),
-        last_input_(Clock::now()) {}
+        last_input_(Clock::now()),
+        admission_(std::move(admission)) {}
 
   void start() {
     auto self = this->shared_from_this();
@@ -151,6 +153,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         batch_pending_ = true;
         co_await post(inbox_, std::move(message));
         while (batch_pending_ && !transport_closed_) co_await wake_reader_.async_wait(use_tuple);
+        // The replies to a client's requests are its own to read. One that
+        // sends faster than it reads is not read on until its queue is back
+        // under half, so its replies alone never make it a slow consumer.
+        while (queued_bytes_ > limits_.queue_bytes / 2 && !transport_closed_) {
+          reader_waits_for_drain_ = true;
+          co_await wake_reader_.async_wait(use_tuple);
+          reader_waits_for_drain_ = false;
+        }
       }
     }
     if (!quit && !closing_ && !aborted_) {
@@ -188,6 +198,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       }
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
       queued_bytes_ -= written;
+      if (reader_waits_for_drain_ && queued_bytes_ <= limits_.queue_bytes / 2) wake_reader_.cancel();
     }
     queue_.clear();
     queued_bytes_ = 0;
@@ -270,6 +281,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   asio::steady_timer wake_reader_;  // waited on by the reader only, until its batch is handled
   bool batch_pending_ = false;
+  bool reader_waits_for_drain_ = false;
 
   asio::steady_timer watchdog_;
   Clock::time_point last_input_;
@@ -279,6 +291,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool aborted_ = false;
   bool transport_closed_ = false;
   int running_ = 2;  // reader and writer
+  AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends
 };
 
 }  // namespace corochat::server

@@ -83,6 +83,31 @@ TEST_CASE("a flood is answered with rate_limited while the connection stays") {
   t.run();
 }
 
+// Replies to one's own burst are not room traffic one failed to read: the
+// server stops reading the sender until it catches up, instead of dropping it.
+TEST_CASE("a burst whose replies pass the queue bound is answered in full, not cut off as slow") {
+  ChatdProcess chatd({"--flood-rate", "0", "--queue-bytes", "16384"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto c = co_await connect_client(t.io, chatd, "talker");
+    co_await expect(*c, "joined");
+    constexpr int lines = 400;  // about 40 KB of replies
+    std::string burst;
+    for (int i = 0; i < lines; ++i)
+      burst += R"({"type":"say","room":"lobby","text":"burst line )" + std::to_string(i) + R"(","id":)" +
+               std::to_string(i) + "}\n";
+    co_await send_raw(*c, std::move(burst));
+    for (int i = 0; i < lines; ++i) {
+      auto e = co_await c->next(patience);
+      INFO("reply " << i << ": " << (e.ec ? e.ec.message() : e.line));
+      REQUIRE_FALSE(e.ec);
+      REQUIRE(e.type() == "message");
+      CHECK(e.value.at("id") == i);
+    }
+  });
+  t.run();
+}
+
 TEST_CASE("past max clients a connection gets server_full and is closed") {
   ChatdProcess chatd({"--max-clients", "2"});
   AsyncTest t;
