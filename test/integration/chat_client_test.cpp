@@ -282,6 +282,12 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   run_step(io, wait_for(*bob, "joined", "nick", "bob"));
   write_all(roamer.input, "/join quiet\n");
   run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+  // ...and roamer has its own answer: a join still in flight at the drop is
+  // simply sent again, with nothing to catch up in a room it never knew it was in.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       roamer.output().find("roamer joined quiet") == std::string::npos && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(roamer.output().find("roamer joined quiet") != std::string::npos);
 
   link.reset();  // SIGKILL: both sides of the link see it drop
   run_step(io, wait_for(*bob, "left", "nick", "roamer"));
