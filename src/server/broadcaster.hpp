@@ -19,6 +19,13 @@ class Broadcaster {
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
 
+  struct Stats {
+    std::size_t connections;  // open sockets, closing ones included
+    std::size_t clients;      // connections in the chat state
+    std::size_t rooms;
+  };
+  Stats stats() const { return {connections_.size(), state_.connection_count(), state_.room_count()}; }
+
  private:
   void on(Inbound& in);
   void apply(Effects effects);

@@ -92,6 +92,22 @@ const std::vector<Option>& options() {
          cl.options.session.flood_burst = static_cast<double>(n);
          return true;
        }},
+      {"--max-per-ip", "N", "open connections per IPv4 address or IPv6 /64; 0 disables (default 16)",
+       size_into(&ServerOptions::admission, &AdmissionConfig::max_per_address)},
+      {"--connect-rate", "N", "new connections a second per IPv4 address or IPv6 /64; 0 disables (default 4)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n)) return false;
+         cl.options.admission.connect_rate = static_cast<double>(n);
+         return true;
+       }},
+      {"--connect-burst", "N", "new connections allowed at once above that rate (default 16)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || n == 0) return false;
+         cl.options.admission.connect_burst = static_cast<double>(n);
+         return true;
+       }},
       {"--idle-timeout", "DURATION", "silence before the server sends ping (default 120s)",
        duration_into(&SessionLimits::idle)},
       {"--idle-grace", "DURATION", "silence after that ping before closing (default 30s)",

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "corochat/server/admission.hpp"
 #include "corochat/server/chat_state.hpp"
 #include "server/log.hpp"
 
@@ -28,6 +29,7 @@ struct ServerOptions {
   std::string port = "7000";
   StateConfig state;
   SessionLimits session;
+  AdmissionConfig admission;
   int threads = 1;
   log::Level log_level = log::Level::warn;
 };

@@ -1,11 +1,17 @@
 #include "server/server.hpp"
 
+#include <array>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+
+#include <malloc.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/write.hpp>
 
+#include "corochat/protocol/events.hpp"
 #include "server/log.hpp"
 #include "server/session.hpp"
 
@@ -15,14 +21,20 @@ using asio::ip::tcp;
 
 namespace {
 constexpr std::size_t inbox_capacity = 4096;
+// A refused connection gets its two lines and this long to read them; no more
+// than this many are told at once (the rest are just closed).
+constexpr auto refusal_grace = std::chrono::seconds(2);
+constexpr std::size_t max_refusing = 256;
 }
 
 Server::Server(asio::io_context& io, ServerOptions options)
     : io_(io),
       options_(std::move(options)),
       signals_(io, SIGINT, SIGTERM),
+      stats_signal_(io, SIGUSR1),
       inbox_(io, inbox_capacity),
-      broadcaster_(inbox_, options_.state) {
+      broadcaster_(inbox_, options_.state),
+      admission_(std::make_shared<Admission>(options_.admission)) {
   tcp::resolver resolver(io);
   auto results = resolver.resolve(options_.host, options_.port, tcp::resolver::passive);
   for (const auto& entry : results) {
@@ -56,11 +68,13 @@ void Server::start() {
   asio::co_spawn(io_, broadcaster_.run(), [this](std::exception_ptr failure) {
     finished_ = true;   // checked before every wait for a signal, then
     signals_.cancel();  // wakes the one pending: nothing is left to wait for
+    stats_signal_.cancel();
     if (!failure) return;
     log_failure("broadcaster")(failure);
     io_.stop();
   });
   asio::co_spawn(io_, wait_for_signal(), log_failure("signal handler"));
+  asio::co_spawn(io_, report_stats_on_signal(), log_failure("stats"));
   for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor), log_failure("listener"));
 }
 
@@ -82,11 +96,62 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    const auto key = Admission::key_of(socket.remote_endpoint(ignored).address());
+    if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
+      log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
+      if (refusing_ < max_refusing) asio::co_spawn(io_, refuse(std::move(socket), refusal), log_failure("refusal"));
+      continue;  // a socket not handed on closes here
+    }
     const ClientId id = next_client_++;
-    auto session = std::make_shared<Session<tcp::socket>>(std::move(socket), id, inbox_, options_.session);
+    AdmissionTicket ticket(admission_, key);
+    auto session = std::make_shared<Session<tcp::socket>>(std::move(socket), id, inbox_, options_.session,
+                                                          std::move(ticket));
     Inbound opened{Inbound::Kind::opened, id, session, {}, {}};
     co_await post(inbox_, std::move(opened));
     session->start();
+  }
+}
+
+// Over its address's limit: `error` and `bye` server_full, then closed. This
+// never reaches the broadcaster, so a peer hammering the port costs the
+// others nothing but the accept.
+asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why) {
+  ++refusing_;
+  auto peer = std::make_shared<tcp::socket>(std::move(socket));
+  asio::steady_timer deadline(io_, refusal_grace);
+  deadline.async_wait([peer](boost::system::error_code ec) {
+    boost::system::error_code ignored;
+    if (!ec) peer->close(ignored);  // a peer that neither reads nor closes
+  });
+  const std::string lines =
+      *protocol::serialize_line(protocol::event::error(protocol::ErrorCode::server_full, to_string(why))) +
+      *protocol::serialize_line(protocol::event::bye(protocol::ByeReason::server_full));
+  auto [write_error, written] = co_await asio::async_write(*peer, asio::buffer(lines), use_tuple);
+  if (!write_error) {
+    // Closing with unread input would reset the connection and could discard
+    // the lines before the peer reads them: send FIN, drain until it closes.
+    transport::finish_sending(*peer);
+    std::array<char, 512> sink;
+    for (;;) {
+      auto [ec, n] = co_await peer->async_read_some(asio::buffer(sink), use_tuple);
+      if (ec) break;
+    }
+  }
+  transport::close_now(*peer);
+  --refusing_;
+}
+
+// What an operator (or a test) asks with `kill -USR1`: written whatever the
+// log level, since it was asked for. The heap is glibc's count of bytes in use.
+asio::awaitable<void> Server::report_stats_on_signal() {
+  while (!finished_) {
+    std::tuple<boost::system::error_code, int> received = co_await stats_signal_.async_wait(use_tuple);
+    if (std::get<0>(received)) co_return;
+    const auto stats = broadcaster_.stats();
+    const struct mallinfo2 heap = ::mallinfo2();
+    std::fprintf(stderr, "chatd: stats connections=%zu clients=%zu rooms=%zu refusing=%zu heap_bytes=%zu\n",
+                 stats.connections, stats.clients, stats.rooms, refusing_, heap.uordblks + heap.hblkhd);
+    std::fflush(stderr);
   }
 }
 

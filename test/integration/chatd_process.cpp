@@ -28,7 +28,8 @@ ChatdProcess::ChatdProcess(ChatdProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       log_path_(std::move(other.log_path_)),
       host_(std::move(other.host_)),
-      port_(std::move(other.port_)) {}
+      port_(std::move(other.port_)),
+      stats_seen_(other.stats_seen_) {}
 
 ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
   char path[] = "/tmp/chatd-test-XXXXXX";
@@ -109,6 +110,35 @@ std::string ChatdProcess::log() const {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::map<std::string, std::size_t> ChatdProcess::stats() {
+  const std::string marker = "chatd: stats ";
+  signal(SIGUSR1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = log();
+    // The line after the last one taken, once it is whole.
+    std::size_t at = 0;
+    for (std::size_t i = 0; i <= stats_seen_; ++i) {
+      at = text.find(marker, i == 0 ? 0 : at + 1);
+      if (at == std::string::npos) break;
+    }
+    if (at != std::string::npos) {
+      const auto end = text.find('\n', at);
+      if (end != std::string::npos) {
+        ++stats_seen_;
+        std::map<std::string, std::size_t> values;
+        std::istringstream fields(text.substr(at + marker.size(), end - at - marker.size()));
+        for (std::string field; fields >> field;)
+          if (auto eq = field.find('='); eq != std::string::npos)
+            values[field.substr(0, eq)] = std::stoull(field.substr(eq + 1));
+        return values;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  throw std::runtime_error("chatd did not answer SIGUSR1 with its stats: " + log());
 }
 
 }  // namespace corochat::test

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,9 @@ class ChatdProcess {
   // The exit status once it has exited within `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   std::string log() const;  // what it wrote to stderr
+  // Asks chatd for its counters with SIGUSR1 and waits (bounded) for the line:
+  // connections, clients, rooms, refusing, heap_bytes.
+  std::map<std::string, std::size_t> stats();
 
  private:
   ChatdProcess(std::vector<std::string> argv, int);
@@ -37,6 +42,7 @@ class ChatdProcess {
   std::string log_path_;
   std::string host_;
   std::string port_;
+  std::size_t stats_seen_ = 0;
 };
 
 }  // namespace corochat::test

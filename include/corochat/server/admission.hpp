@@ -1,0 +1,92 @@
+// Who may open a connection: at most so many at once per address, and new
+// ones no faster than a rate per address. Pure (time is passed in); the
+// listener asks before it gives a connection a session.
+//
+// IPv6 addresses are grouped by /64, the block one subscriber usually gets, so
+// a peer cannot escape the limit by walking its own prefix. IPv4 (also when it
+// arrives v4-mapped on a dual-stack socket) is grouped by the whole address.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "corochat/server/rate_limiter.hpp"
+
+namespace corochat::server {
+
+struct AdmissionConfig {
+  std::size_t max_per_address = 16;  // 0: no limit
+  double connect_rate = 4;           // new connections a second per address; 0: no limit
+  double connect_burst = 16;         // ...allowed at once above the rate
+};
+
+enum class Refusal { none, too_many_connections, connecting_too_fast };
+const char* to_string(Refusal refusal);
+
+class Admission {
+ public:
+  using Clock = RateLimiter::Clock;
+  // The address block a connection counts against: 16 bytes, an IPv4 address
+  // in its v4-mapped form, an IPv6 address with its last 64 bits zeroed.
+  using Key = std::array<std::uint8_t, 16>;
+  static Key key_of(const boost::asio::ip::address& address);
+
+  explicit Admission(AdmissionConfig config) : config_(config) {}
+
+  // Counts the connection in when it may open; release() it when it ends.
+  Refusal admit(const Key& key, Clock::time_point now);
+  void release(const Key& key);
+
+  std::size_t connections(const Key& key) const;
+  // Address blocks remembered: those with connections, and those whose
+  // connect budget is still refilling.
+  std::size_t tracked() const { return blocks_.size(); }
+
+ private:
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const noexcept;
+  };
+  struct Block {
+    std::size_t connections = 0;
+    RateLimiter connects;
+    Clock::time_point full_again;  // when its connect budget has refilled
+  };
+  void forget_idle_blocks(Clock::time_point now);
+
+  AdmissionConfig config_;
+  std::unordered_map<Key, Block, KeyHash> blocks_;
+  std::size_t sweep_at_ = 1024;  // forget idle blocks when the table reaches this size
+};
+
+// Holds one admitted connection's place; gives it back when destroyed.
+class AdmissionTicket {
+ public:
+  AdmissionTicket() = default;
+  AdmissionTicket(std::shared_ptr<Admission> admission, Admission::Key key)
+      : admission_(std::move(admission)), key_(key) {}
+  AdmissionTicket(AdmissionTicket&& other) noexcept = default;
+  AdmissionTicket& operator=(AdmissionTicket&& other) noexcept {
+    if (this != &other) {
+      give_back();
+      admission_ = std::move(other.admission_);
+      key_ = other.key_;
+    }
+    return *this;
+  }
+  ~AdmissionTicket() { give_back(); }
+
+ private:
+  void give_back() {
+    if (admission_) admission_->release(key_);
+    admission_.reset();
+  }
+  std::shared_ptr<Admission> admission_;
+  Admission::Key key_{};
+};
+
+}  // namespace corochat::server

@@ -1,0 +1,162 @@
+// The limits a public port needs: connections per address, connection rate,
+// and the memory one idle connection costs.
+#include "async_test.hpp"
+
+#include <thread>
+
+#include <sys/resource.h>
+
+using namespace corochat;
+using namespace corochat::test;
+
+namespace {
+
+// The refusal a client over its address's limit gets: two lines, then close.
+asio::awaitable<void> expect_refused(asio::io_context& io, const ChatdProcess& chatd) {
+  auto client = co_await connect_client(io, chatd);
+  co_await expect(*client, "error", "code", "server_full");
+  co_await expect(*client, "bye", "reason", "server_full");
+  co_await expect_closed(*client);
+}
+
+// Lets this process (and the chatd it starts) hold many descriptors.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  limit.rlim_cur = limit.rlim_max;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("past --max-per-ip a connection is refused with server_full, and a freed place is reusable") {
+  ChatdProcess chatd({"--max-per-ip", "3", "--connect-rate", "0"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto a = co_await connect_client(t.io, chatd, "a");
+    auto b = co_await connect_client(t.io, chatd, "b");
+    auto c = co_await connect_client(t.io, chatd);  // unregistered ones count too
+    co_await expect_refused(t.io, chatd);
+
+    // The admitted ones are unaffected.
+    co_await send(*a, request::of_type("ping"));
+    co_await expect(*a, "joined");
+    co_await expect(*a, "joined");  // b
+    co_await expect(*a, "pong");
+
+    c->close();
+    // Once chatd has seen c go, its place is free again (bounded retries: the
+    // close reaches chatd asynchronously).
+    bool admitted = false;
+    for (int attempt = 0; attempt < 200 && !admitted; ++attempt) {
+      auto d = co_await connect_client(t.io, chatd);
+      auto welcome = co_await d->hello("d", patience);
+      admitted = welcome.type() == "welcome";
+      if (!admitted) {
+        asio::steady_timer pause(t.io, 10ms);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+    }
+    CHECK(admitted);
+  });
+  t.run();
+}
+
+TEST_CASE("past --connect-rate new connections are refused with server_full, open ones stay") {
+  ChatdProcess chatd({"--max-per-ip", "0", "--connect-rate", "1", "--connect-burst", "4"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    std::vector<std::unique_ptr<Client>> admitted;
+    for (int i = 0; i < 4; ++i) admitted.push_back(co_await connect_client(t.io, chatd, "n" + std::to_string(i)));
+    co_await expect_refused(t.io, chatd);
+    co_await send(*admitted[0], request::of_type("ping"));
+    for (;;) {
+      auto e = co_await admitted[0]->next(patience);
+      REQUIRE_FALSE(e.ec);
+      if (e.type() == "pong") break;
+    }
+    CHECK(chatd.stats().at("connections") == 4);
+  });
+  t.run();
+}
+
+// The memory bound per connection (docs/security.md): an idle, registered
+// connection in a room of 100 costs at most 4 KB of chatd's heap.
+TEST_CASE("8000 idle registered connections cost at most 4 KB of heap each", "[memory]") {
+  raise_descriptor_limit();
+  constexpr int connections = 8000;
+  constexpr int room_size = 100;
+  constexpr int parallel = 100;
+  ChatdProcess chatd({"--max-per-ip", "0", "--connect-rate", "0", "--max-clients", "10000", "--default-room", ""});
+  const std::size_t heap_before = chatd.stats().at("heap_bytes");
+
+  AsyncTest t;
+  std::vector<std::unique_ptr<Client>> clients(connections);
+  int joined = 0;
+  for (int worker = 0; worker < parallel; ++worker) {
+    t.spawn([&, worker]() -> asio::awaitable<void> {
+      for (int i = worker; i < connections; i += parallel) {
+        clients[i] = co_await connect_client(t.io, chatd, "u" + std::to_string(i));
+        co_await send(*clients[i], request::join("r" + std::to_string(i / room_size)));
+        Event own = co_await clients[i]->next_of("joined", patience);
+        REQUIRE_FALSE(own.ec);
+        ++joined;
+      }
+    });
+  }
+  t.run(std::chrono::seconds(240));
+  REQUIRE(joined == connections);
+
+  const auto stats = chatd.stats();
+  CHECK(stats.at("clients") == connections);
+  CHECK(stats.at("rooms") == connections / room_size);
+  const double per_connection = static_cast<double>(stats.at("heap_bytes") - heap_before) / connections;
+  INFO("heap per idle registered connection: " << per_connection << " bytes");
+#ifdef COROCHAT_SANITIZE
+  WARN("heap per connection is not meaningful under a sanitizer's allocator: " << per_connection);
+#else
+  CHECK(per_connection <= 4096);
+#endif
+  for (auto& c : clients) c->close();
+}
+
+namespace {
+// Polls chatd's counters (bounded) until `counter` reaches `value`.
+bool counter_reaches(ChatdProcess& chatd, const std::string& counter, std::size_t value) {
+  for (int i = 0; i < 500; ++i) {
+    if (chatd.stats().at(counter) == value) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("a refused peer that neither reads nor closes is closed after the refusal grace") {
+  ChatdProcess chatd({"--max-per-ip", "1", "--connect-rate", "0"});
+  AsyncTest t;
+  std::unique_ptr<Client> first, refused;
+  t.spawn([&]() -> asio::awaitable<void> {
+    first = co_await connect_client(t.io, chatd, "first");
+    refused = co_await connect_client(t.io, chatd);  // connected, never read, never closed
+  });
+  t.run();
+  REQUIRE(counter_reaches(chatd, "refusing", 1));
+  // Two seconds of grace, then chatd lets go of it on its own.
+  CHECK(counter_reaches(chatd, "refusing", 0));
+  CHECK(chatd.stats().at("connections") == 1);
+}
+
+TEST_CASE("a quitting peer that never closes is closed after --close-grace") {
+  ChatdProcess chatd({"--close-grace", "300ms"});
+  AsyncTest t;
+  std::unique_ptr<Client> quitter;
+  t.spawn([&]() -> asio::awaitable<void> {
+    quitter = co_await connect_client(t.io, chatd, "quitter");
+    co_await send(*quitter, request::of_type("quit"));
+    co_await expect(*quitter, "joined");
+    co_await expect(*quitter, "bye", "reason", "quit");
+  });
+  t.run();
+  // The client keeps its end open; chatd closes its own after the grace.
+  CHECK(counter_reaches(chatd, "connections", 0));
+}
