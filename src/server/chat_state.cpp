@@ -234,8 +234,10 @@ void ChatState::on(Context& ctx, const Hello& hello) {
 
   // The welcome says which rooms the connection was joined to, so the default
   // room is claimed before the welcome is sent and joined after it.
+  // The default room counts toward max_rooms_per_client: with a limit of 0, none.
   auto lobby = rooms_.end();
-  if (!config_.default_room.empty()) lobby = find_or_create_room(config_.default_room);
+  if (!config_.default_room.empty() && config_.max_rooms_per_client > 0)
+    lobby = find_or_create_room(config_.default_room);
   std::vector<std::string> joined_rooms;
   if (lobby != rooms_.end()) joined_rooms.push_back(lobby->first);
   ctx.reply(event::welcome({.nick = ctx.client.nick,

@@ -3,7 +3,7 @@
 // rooms and texts (so that collisions and limits happen), raw request lines
 // through parse_request, rejects, keep-alive and registration timeouts, and
 // shutdown. Small limits (history 4, 4 rooms, 3 rooms per client, 6 clients)
-// keep every limit within reach.
+// keep every limit within reach; the first input byte varies them further.
 //
 // After every step it checks, and aborts on the first violation:
 // - ChatState::check_invariants(): unique indexed nicks, members and rooms
@@ -424,10 +424,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.max_text = 16;
   config.max_reply_bytes = 400;
   config.remembered_rooms = 2;
-  // The first byte picks the variants: a password, no default room.
+  // The first byte picks the variants: a password, no default room, tighter
+  // room limits (down to none at all), no history kept.
   const std::uint8_t variant = in.ConsumeIntegral<std::uint8_t>();
   if (variant & 1) config.password = "pw";
   if (variant & 2) config.default_room.clear();
+  if (const unsigned per_client = (variant >> 2) & 3; per_client != 0) config.max_rooms_per_client = per_client - 1;
+  if (variant & 16) config.max_rooms = (variant & 32) ? 0 : 1;
+  if (variant & 64) config.history = 0;
   Harness harness(std::move(config));
   for (std::size_t step = 0; step < max_steps && harness.run_step(in); ++step) {
   }
