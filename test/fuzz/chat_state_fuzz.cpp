@@ -15,7 +15,8 @@
 //   no line to anyone else carries one; without an id, no line carries one;
 // - a room's `message` seq is the previous one + 1 (or 1 again after the
 //   epoch changed), its copies reach exactly the room's members, and
-//   room_seq() agrees;
+//   room_seq() agrees; `joined` and `left` reach the room's members; `welcome`
+//   matches the registration;
 // - `history` replies: contiguous seqs below `before`, at most limit and
 //   history size; `who` and `rooms` sorted and matching the state;
 // - the harness's own count of open connections matches the state's.
@@ -202,7 +203,9 @@ bool Harness::run_step(FuzzedDataProvider& in) {
   std::optional<Request> storage;
   Effects fx;
   const int op = in.ConsumeIntegralInRange(0, 127);
-  if (op < 16 && !is_open) {
+  if (op < 16 && is_open) {
+    fx = request(in, client, step, storage);
+  } else if (op < 16) {
     const ClientId fresh = next_id_++;
     const std::size_t closing = in.ConsumeIntegralInRange<std::size_t>(0, 2);
     const bool full = open_.size() + closing >= config_.max_clients;
@@ -278,6 +281,7 @@ void Harness::check(const Effects& fx, const Step& step, const std::set<ClientId
     std::set<ClientId> to;
   };
   std::map<std::string, RoomMessage> messages;  // this step's, by room
+  std::map<std::string, std::set<ClientId>> joined, parted, left;  // recipients, by room
 
   for (const auto& delivery : fx.deliveries) {
     if (!delivery.line) fail("a delivery without a line");
@@ -312,6 +316,23 @@ void Harness::check(const Effects& fx, const Step& step, const std::set<ClientId
       if (!m.to.empty() && m.seq != seq) fail("two messages in one step in room " + room);
       m.seq = seq;
       m.to.insert(to.begin(), to.end());
+    }
+    if (kind == "welcome") {
+      const json::value* rooms = o.if_contains("rooms");
+      std::vector<std::string> listed;
+      if (rooms && rooms->is_array())
+        for (const json::value& r : rooms->get_array())
+          if (r.is_string()) listed.emplace_back(r.get_string());
+      if (to.size() != 1 || !to.contains(step.requester) ||
+          string_field(o, "nick", line) != state_.nick_of(step.requester) ||
+          string_field(o, "token", line) != "t" + std::to_string(tokens_) ||
+          string_field(o, "epoch", line) != state_.epoch() || listed != state_.rooms_of(step.requester))
+        fail("a welcome that does not match the registration: " + line);
+    }
+    if (kind == "joined") joined[string_field(o, "room", line)].insert(to.begin(), to.end());
+    if (kind == "left") {
+      auto& by_room = string_field(o, "reason", line) == "part" ? parted : left;
+      by_room[string_field(o, "room", line)].insert(to.begin(), to.end());
     }
     if (kind == "history") {
       const auto* req = step.request ? std::get_if<History>(&step.request->body) : nullptr;
@@ -399,6 +420,25 @@ void Harness::check(const Effects& fx, const Step& step, const std::set<ClientId
     if (!seq) continue;
     if (seen == seen_seq_.end() ? *seq != 0 : *seq != seen->second.seq && !(*seq == 0 && seen->second.epoch != state_.epoch()))
       fail(std::string("room_seq of ") + room + " is not its latest message's seq");
+  }
+
+  // joined reaches the room's members, the joiner included; a part reaches
+  // them and the one who left; other leaves reach those who remain (whoever
+  // took over a nick with resume joined after the leave).
+  for (const auto& [room, to] : joined)
+    if (to != members_of(room)) fail("joined in room " + room + " did not reach exactly its members");
+  for (const auto& [room, to] : parted) {
+    std::set<ClientId> expected = members_of(room);
+    expected.insert(step.requester);
+    if (to != expected) fail("a part from room " + room + " did not reach its members and the leaver");
+  }
+  for (const auto& [room, to] : left) {
+    std::set<ClientId> remaining = members_of(room);
+    for (ClientId c : to)
+      if (!remaining.contains(c)) fail("a leave from room " + room + " reached a non-member");
+    remaining.erase(step.requester);
+    for (ClientId c : remaining)
+      if (!to.contains(c)) fail("a leave from room " + room + " missed a member");
   }
 
   // The state as a whole.
