@@ -40,8 +40,7 @@ for target in "${targets[@]}"; do
     exit 2
   fi
   mkdir -p "$corpus"
-  started="$crashes/.started-$target"
-  touch "$started"
+  before="$(ls -1 "$crashes")"
   flags=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1
          -artifact_prefix="$crashes/$target-")
   case "$target" in
@@ -58,7 +57,7 @@ for target in "${targets[@]}"; do
   else
     status=$?
     echo "== fuzz: $target FAILED (exit $status); crash input(s):" >&2
-    find "$crashes" -name "$target-*" -newer "$started" >&2
+    comm -13 <(echo "$before") <(ls -1 "$crashes") | sed "s|^|  $crashes/|" >&2
     failed+=("$target")
   fi
 done
