@@ -153,6 +153,53 @@ std::vector<std::string> ChatState::rooms_of(ClientId client) const {
   return it == clients_.end() ? std::vector<std::string>{} : it->second.rooms;
 }
 
+std::optional<std::string> ChatState::check_invariants() const {
+  using Violation = std::optional<std::string>;
+  if (rooms_.size() > config_.max_rooms) return Violation("more rooms than max_rooms");
+  if (forgotten_seq_.size() > config_.remembered_rooms) return Violation("more forgotten rooms than remembered_rooms");
+  std::size_t registered = 0;
+  for (const auto& [id, client] : clients_) {
+    const std::string who = "client " + std::to_string(id);
+    if (!client.registered) {
+      if (!client.rooms.empty()) return Violation(who + " is in a room without being registered");
+      continue;
+    }
+    ++registered;
+    if (!is_valid_nick(client.nick)) return Violation(who + " has an invalid nick");
+    auto owner = by_nick_.find(fold_nick(client.nick));
+    if (owner == by_nick_.end() || owner->second != id)
+      return Violation(who + "'s nick " + client.nick + " is not indexed to it");
+    if (client.rooms.size() > config_.max_rooms_per_client) return Violation(who + " is in too many rooms");
+    for (const auto& name : client.rooms) {
+      if (std::count(client.rooms.begin(), client.rooms.end(), name) != 1)
+        return Violation(who + " lists room " + name + " twice");
+      auto room = rooms_.find(name);
+      if (room == rooms_.end()) return Violation(who + " is in room " + name + ", which does not exist");
+      const auto& members = room->second.members;
+      if (std::count(members.begin(), members.end(), id) != 1)
+        return Violation(who + " is in room " + name + ", whose members do not list it once");
+    }
+  }
+  // Every registered client is indexed under its own folded nick (above), so
+  // equal sizes leave no entry for anyone else.
+  if (by_nick_.size() != registered) return Violation("a nick is indexed for no registered client");
+  for (const auto& [name, room] : rooms_) {
+    if (!is_valid_room(name)) return Violation("room " + name + " has an invalid name");
+    if (room.history.size() > config_.history) return Violation("room " + name + " keeps too much history");
+    if (room.history.size() > room.seq) return Violation("room " + name + " has more history than messages");
+    if (forgotten_seq_.contains(name)) return Violation("room " + name + " exists and is remembered as forgotten");
+    for (ClientId member : room.members) {
+      auto client = clients_.find(member);
+      if (client == clients_.end() || !client->second.registered)
+        return Violation("room " + name + " lists client " + std::to_string(member) + ", not a registered client");
+      const auto& mine = client->second.rooms;
+      if (std::find(mine.begin(), mine.end(), name) == mine.end())
+        return Violation("room " + name + " lists client " + std::to_string(member) + ", who is not in it");
+    }
+  }
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- requests
 
 void ChatState::on(Context& ctx, const Hello& hello) {
@@ -187,8 +234,10 @@ void ChatState::on(Context& ctx, const Hello& hello) {
 
   // The welcome says which rooms the connection was joined to, so the default
   // room is claimed before the welcome is sent and joined after it.
+  // The default room counts toward max_rooms_per_client: with a limit of 0, none.
   auto lobby = rooms_.end();
-  if (!config_.default_room.empty()) lobby = find_or_create_room(config_.default_room);
+  if (!config_.default_room.empty() && config_.max_rooms_per_client > 0)
+    lobby = find_or_create_room(config_.default_room);
   std::vector<std::string> joined_rooms;
   if (lobby != rooms_.end()) joined_rooms.push_back(lobby->first);
   ctx.reply(event::welcome({.nick = ctx.client.nick,

@@ -92,6 +92,12 @@ class ChatState {
   std::optional<std::string> nick_of(ClientId client) const;
   std::optional<std::uint64_t> room_seq(std::string_view room) const;
   std::vector<std::string> rooms_of(ClientId client) const;
+  // Checks the state's own consistency and limits: nicks unique and indexed,
+  // members and rooms listing each other, history, room and per-client room
+  // counts within the configured limits, forgotten rooms really gone. Returns
+  // the first violation found, or nothing. Costs O(clients x rooms per client
+  // + members): for tests and fuzzing, not for every request of a server.
+  std::optional<std::string> check_invariants() const;
 
  private:
   struct Client {
