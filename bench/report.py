@@ -116,9 +116,9 @@ def note(r):
     notes = []
     if r.status not in (None, "0"):
         notes.append(f"exit {r.status}")
-    warning = r.get("warning")
-    if warning:
-        notes.append(str(warning))
+    for key, value in r.flat.items():
+        if key in ("warning", "warnings") and value:
+            notes.extend(value if isinstance(value, list) else [str(value)])
     return "; ".join(notes)
 
 
