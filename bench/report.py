@@ -3,6 +3,7 @@
 
   report.py table RAW_DIR [--quick 0|1] [--duration S] ...   markdown on stdout
   report.py half-best-rate RAW_DIR N P                       msgs/s for the latency run
+  report.py bundle RAW_DIR                                   all raw results as one JSON object
 
 RAW_DIR holds <workload>-<server>.json files as run.sh writes them.
 """
@@ -218,6 +219,14 @@ def table(args):
     out.append(f"- Run: {kind}; fan-out {args.duration} s measured after {args.warmup} s warm-up, "
                f"window {args.window} messages per publisher, {args.payload}-byte payloads, one room.")
     out.append(f"- Machine: {machine()}. Server pinned to core 0, chat-bench to core 1, loopback.")
+    load = []
+    for when in ("start", "end"):
+        path = os.path.join(args.raw, f"loadavg-{when}")
+        if os.path.exists(path):
+            load.append(f"{open(path).read().strip()} at the {when}")
+    if load:
+        out.append(f"- Load average (1, 5, 15 min): {'; '.join(load)}. Above about 2, other work "
+                   "shared the cores and the figures are inflated.")
     out.append(f"- Peers (Debian): {versions()}; configs in bench/peers/.")
     out.append(f"- chatd flags: `{args.chatd_flags.strip()}`")
     out.append("- Each server starts fresh for each row. CPU-s per 1M = server user+system CPU seconds "
@@ -241,6 +250,18 @@ def half_best_rate(args):
     return 0
 
 
+def bundle(args):
+    """Every raw result of the run in one JSON object, keyed by run label."""
+    everything = {}
+    for entry in sorted(os.listdir(args.raw)):
+        if entry.endswith(".json"):
+            r = Result(os.path.join(args.raw, entry))
+            everything[entry[: -len(".json")]] = {"exit": r.status, **r.flat}
+    json.dump(everything, sys.stdout, indent=1, sort_keys=True)
+    print()
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -259,8 +280,14 @@ def main():
     h.add_argument("raw")
     h.add_argument("n", type=int)
     h.add_argument("p", type=int)
+    b = sub.add_parser("bundle")
+    b.add_argument("raw")
     args = parser.parse_args()
-    return table(args) or 0 if args.command == "table" else half_best_rate(args)
+    if args.command == "table":
+        return table(args) or 0
+    if args.command == "bundle":
+        return bundle(args)
+    return half_best_rate(args)
 
 
 if __name__ == "__main__":
