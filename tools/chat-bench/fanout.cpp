@@ -148,7 +148,8 @@ class Fanout {
     for (std::size_t i = 0; i < options_.publishers; ++i) {
       auto p = std::make_unique<Publisher>(io_.get_executor());
       p->connection = std::make_unique<Connection>(
-          io_.get_executor(), make_protocol(options_.protocol, nick("p", i), options_.room, Role::publisher));
+          io_.get_executor(), make_protocol(options_.protocol, nick("p", i), options_.room, Role::publisher,
+                                            options_.irc_oper));
       publishers_.push_back(std::move(p));
     }
     co_await set_up([this](std::size_t i) -> Connection& { return *subscribers_[i]->connection; },

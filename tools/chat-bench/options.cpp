@@ -33,7 +33,8 @@ std::string usage() {
 protocols: corochat, irc, nats, redis, lines
 other options: --concurrency N (connections set up at once, default 200),
   --quickack / --no-quickack (acknowledge every read at once; default on for irc, nats, redis),
-  --nick-prefix TEXT (default cb)
+  --nick-prefix TEXT (default cb),
+  --irc-oper NAME:PASSWORD (irc publishers OPER and set user mode +F: ngIRCd's flood relief)
 )";
 }
 
@@ -82,6 +83,11 @@ ParsedOptions parse_options(const std::vector<std::string_view>& args) {
       {"--concurrency", count(o.concurrency)},
       {"--hold", seconds(o.hold)},
       {"--nick-prefix", text(o.nick_prefix)},
+      {"--irc-oper", [&](std::string_view v) {
+         o.irc_oper = v;
+         const std::size_t colon = v.find(':');
+         return colon != std::string_view::npos && colon > 0 && colon + 1 < v.size();
+       }},
       {"--server-pid",
        [&](std::string_view v) {
          std::size_t pid = 0;

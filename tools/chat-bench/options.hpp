@@ -38,6 +38,7 @@ struct Options {
   bool json = false;
   bool quickack = false;
   std::string nick_prefix = "cb";
+  std::string irc_oper;  // NAME:PASSWORD for IRC publishers (ngIRCd's +F)
 };
 
 struct ParsedOptions {

@@ -112,11 +112,17 @@ class Corochat final : public Protocol {
 // ---- IRC ----------------------------------------------------------------------
 class Irc final : public Protocol {
  public:
-  Irc(std::string nick, std::string room) : nick_(std::move(nick)), channel_("#" + room) {}
+  Irc(std::string nick, std::string room, std::string oper)
+      : nick_(std::move(nick)), channel_("#" + room), oper_(std::move(oper)) {}
   std::string greeting() const override {
     return "NICK " + nick_ + "\r\nUSER " + nick_ + " 0 * :" + nick_ + "\r\n";
   }
-  std::string join() const override { return "JOIN " + channel_ + "\r\n"; }
+  std::string join() const override {
+    std::string out;
+    if (const std::size_t colon = oper_.find(':'); colon != std::string::npos)
+      out = "OPER " + oper_.substr(0, colon) + " " + oper_.substr(colon + 1) + "\r\nMODE " + nick_ + " +F\r\n";
+    return out + "JOIN " + channel_ + "\r\n";
+  }
   bool join_waits_for_registration() const override { return true; }
   void append_publish(std::string& out, std::string_view payload) const override {
     out += "PRIVMSG ";
@@ -154,13 +160,15 @@ class Irc final : public Protocol {
       const std::string_view rest = at == std::string_view::npos ? std::string_view{} : params.substr(at + 1);
       if (rest.substr(0, rest.find(' ')) == channel_) events.joined();
     } else if (command == "ERROR" ||
-               (command.size() == 3 && (command[0] == '4' || command[0] == '5'))) {
+               (command.size() == 3 && (command[0] == '4' || command[0] == '5') && command != "422")) {
+      // Every error reply is a failure but 422, a server without a MOTD.
       events.error(line);
     }
   }
 
   std::string nick_;
   std::string channel_;
+  std::string oper_;
 };
 
 // ---- NATS ---------------------------------------------------------------------
@@ -358,10 +366,13 @@ bool quickack_by_default(ProtocolKind kind) {
   return kind == ProtocolKind::irc || kind == ProtocolKind::nats || kind == ProtocolKind::redis;
 }
 
-std::unique_ptr<Protocol> make_protocol(ProtocolKind kind, std::string nick, std::string room, Role role) {
+std::unique_ptr<Protocol> make_protocol(ProtocolKind kind, std::string nick, std::string room, Role role,
+                                        std::string irc_oper) {
   switch (kind) {
     case ProtocolKind::corochat: return std::make_unique<Corochat>(std::move(nick), std::move(room));
-    case ProtocolKind::irc: return std::make_unique<Irc>(std::move(nick), std::move(room));
+    case ProtocolKind::irc:
+      return std::make_unique<Irc>(std::move(nick), std::move(room),
+                                   role == Role::publisher ? std::move(irc_oper) : std::string{});
     case ProtocolKind::nats: return std::make_unique<Nats>(std::move(nick), std::move(room), role);
     case ProtocolKind::redis: return std::make_unique<Redis>(std::move(room), role);
     case ProtocolKind::lines: return std::make_unique<Lines>();

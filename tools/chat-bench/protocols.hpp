@@ -55,6 +55,9 @@ class Protocol {
 };
 
 // `room` is a plain name ("bench", "r12"); each adapter spells it its own way.
-std::unique_ptr<Protocol> make_protocol(ProtocolKind kind, std::string nick, std::string room, Role role);
+// `irc_oper` ("NAME:PASSWORD", IRC publishers only): become an operator and
+// set user mode +F, which lifts ngIRCd's flood throttling.
+std::unique_ptr<Protocol> make_protocol(ProtocolKind kind, std::string nick, std::string room, Role role,
+                                        std::string irc_oper = {});
 
 }  // namespace corochat::bench
