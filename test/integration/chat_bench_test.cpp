@@ -137,7 +137,7 @@ void check_fanout(const BenchResult& run, std::uint64_t subscribers) {
 
 }  // namespace
 
-TEST_CASE("chat-bench fanout with a window: every message reaches every subscriber") {
+TEST_CASE("fanout with a window: every message reaches every subscriber") {
   ChatdProcess chatd(bench_flags);
   auto args = common(chatd, "fanout");
   args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "100", "--window", "16",
@@ -145,7 +145,7 @@ TEST_CASE("chat-bench fanout with a window: every message reaches every subscrib
   check_fanout(run_bench(args), 5);
 }
 
-TEST_CASE("chat-bench fanout at a fixed rate: sends rate x duration, loses nothing") {
+TEST_CASE("fanout at a fixed rate: sends rate x duration, loses nothing") {
   ChatdProcess chatd(bench_flags);
   auto args = common(chatd, "fanout");
   args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "64", "--rate", "200",
@@ -155,7 +155,7 @@ TEST_CASE("chat-bench fanout at a fixed rate: sends rate x duration, loses nothi
   CHECK(count(run.report, "sent") == 200);
 }
 
-TEST_CASE("chat-bench idle: connections held in rooms, server memory sampled") {
+TEST_CASE("idle: connections held in rooms, server memory sampled") {
   ChatdProcess chatd(bench_flags);
   auto args = common(chatd, "idle");
   args.insert(args.end(), {"--connections", "50", "--room-size", "10", "--hold", "0"});
@@ -173,7 +173,7 @@ TEST_CASE("chat-bench idle: connections held in rooms, server memory sampled") {
   CHECK(r.contains("rss_per_conn_kb"));
 }
 
-TEST_CASE("chat-bench connect: refused connections are errors and exit status 1") {
+TEST_CASE("connect: refused connections are errors and exit status 1") {
   // The server takes 10 clients; the other 5 are refused (server_full).
   std::vector<std::string> flags = bench_flags;
   flags[5] = "10";  // --max-clients
@@ -188,7 +188,7 @@ TEST_CASE("chat-bench connect: refused connections are errors and exit status 1"
   CHECK(run.report.contains("error"));
 }
 
-TEST_CASE("chat-bench: bad usage is exit status 2") {
+TEST_CASE("bad usage is exit status 2") {
   CHECK(run_bench({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1"}).exit_status == 2);
   CHECK(run_bench({"storm"}).exit_status == 2);
 }

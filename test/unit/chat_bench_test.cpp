@@ -126,7 +126,7 @@ TEST_CASE("chat-bench tracker: in order, gaps, late arrivals and duplicates") {
   CHECK(t.duplicates() == 2);
 }
 
-TEST_CASE("chat-bench corochat adapter: hello, join, say; message lines scanned without JSON") {
+TEST_CASE("chat-bench corochat adapter: hello, join, say, and message lines scanned without JSON") {
   auto p = make_protocol(ProtocolKind::corochat, "cbs1", "bench", Role::subscriber);
   CHECK(boost::json::parse(p->greeting()) == boost::json::parse(R"({"type":"hello","nick":"cbs1"})"));
   CHECK(boost::json::parse(p->join()) == boost::json::parse(R"({"type":"join","room":"bench"})"));
