@@ -152,11 +152,12 @@ class Fanout {
                                             options_.irc_oper));
       publishers_.push_back(std::move(p));
     }
-    co_await set_up([this](std::size_t i) -> Connection& { return *subscribers_[i]->connection; },
-                    subscribers_.size(), "s");
+    // Named, not built inside the co_await expression (GCC 12).
+    auto subscriber_at = [this](std::size_t i) -> Connection& { return *subscribers_[i]->connection; };
+    auto publisher_at = [this](std::size_t i) -> Connection& { return *publishers_[i]->connection; };
+    co_await set_up(subscriber_at, subscribers_.size(), "s");
     if (!setup_error_.empty()) co_return false;
-    co_await set_up([this](std::size_t i) -> Connection& { return *publishers_[i]->connection; },
-                    publishers_.size(), "p");
+    co_await set_up(publisher_at, publishers_.size(), "p");
     co_return setup_error_.empty();
   }
 
