@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   catch2 libedit-dev pkg-config
   clang-14 libclang-rt-14-dev llvm-14
+  libbenchmark-dev
 )
 
 missing=()

@@ -28,6 +28,7 @@ class ChatdProcess {
 
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void signal(int signal_number);
   // The exit status once it has exited within `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);

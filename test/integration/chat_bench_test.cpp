@@ -1,0 +1,194 @@
+// chat-bench end to end against a real chatd: tiny fan-out runs (window and
+// fixed rate) and an idle run must complete with nothing lost and report
+// every documented field; refused connections and bad usage must show in the
+// exit status.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "chatd_process.hpp"
+
+namespace json = boost::json;
+using corochat::test::ChatdProcess;
+
+namespace {
+
+// chatd's limits that would distort a benchmark, off.
+const std::vector<std::string> bench_flags = {"--default-room", "", "--flood-rate", "0", "--max-clients", "50000",
+                                              "--queue-bytes", "8388608"};
+
+struct BenchResult {
+  int exit_status = -1;
+  std::string output;  // stdout and stderr
+  json::object report;
+};
+
+// Runs chat-bench with `args` to its end (killed past `limit`).
+BenchResult run_bench(std::vector<std::string> args, std::chrono::seconds limit = std::chrono::seconds(60)) {
+  char path[] = "/tmp/chat-bench-test-XXXXXX";
+  const int out = ::mkostemp(path, O_CLOEXEC);
+  REQUIRE(out >= 0);
+  args.insert(args.begin(), CHAT_BENCH_PATH);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out);
+
+  BenchResult result;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  ::unlink(path);
+  result.output = text.str();
+  INFO(result.output);
+  REQUIRE(result.exit_status >= 0);  // it ended within the limit
+  // With --json, the one line that is a JSON object is the report.
+  std::istringstream lines(result.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("{")) continue;
+    boost::system::error_code ec;
+    json::value value = json::parse(line, ec);
+    if (!ec && value.is_object()) result.report = value.get_object();
+  }
+  return result;
+}
+
+std::uint64_t count(const json::object& report, std::string_view field) {
+  INFO(json::serialize(report));
+  REQUIRE(report.contains(field));
+  REQUIRE(report.at(field).is_number());
+  return report.at(field).to_number<std::uint64_t>();
+}
+
+double number(const json::object& report, std::string_view field) {
+  INFO(json::serialize(report));
+  REQUIRE(report.contains(field));
+  REQUIRE(report.at(field).is_number());
+  return report.at(field).to_number<double>();
+}
+
+std::vector<std::string> common(const ChatdProcess& chatd, std::string mode) {
+  return {std::move(mode), "--proto", "corochat", "--host", chatd.host(), "--port", chatd.port(),
+          "--server-pid", std::to_string(chatd.pid()), "--json"};
+}
+
+void check_fanout(const BenchResult& run, std::uint64_t subscribers) {
+  INFO(run.output);
+  CHECK(run.exit_status == 0);
+  const json::object& r = run.report;
+  const std::uint64_t sent = count(r, "sent");
+  CHECK(sent > 0);
+  CHECK(count(r, "deliveries") == sent * subscribers);
+  CHECK(count(r, "delivered") == sent * subscribers);
+  CHECK(count(r, "lost") == 0);
+  CHECK(count(r, "duplicate") == 0);
+  CHECK(count(r, "out_of_order") == 0);
+  CHECK(count(r, "corrupt") == 0);
+  CHECK(count(r, "room_seq_errors") == 0);
+  CHECK(number(r, "deliveries_per_s") > 0);
+  CHECK(count(r, "latency_samples") > 0);
+  const double p50 = number(r, "latency_p50_us");
+  CHECK(p50 > 0);
+  CHECK(number(r, "latency_p99_us") >= p50);
+  CHECK(number(r, "latency_p999_us") >= number(r, "latency_p99_us"));
+  CHECK(number(r, "latency_max_us") >= number(r, "latency_p999_us"));
+  CHECK(number(r, "server_cpu_s") >= 0);
+  CHECK(number(r, "server_cpu_s_per_m_deliveries") >= 0);
+  CHECK(count(r, "server_rss_kb") > 0);
+  CHECK(number(r, "bench_cpu_s") >= 0);
+  CHECK(number(r, "bench_cpu_pct") >= 0);
+}
+
+}  // namespace
+
+TEST_CASE("fanout with a window: every message reaches every subscriber") {
+  ChatdProcess chatd(bench_flags);
+  auto args = common(chatd, "fanout");
+  args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "100", "--window", "16",
+                           "--duration", "1", "--warmup", "0.2"});
+  check_fanout(run_bench(args), 5);
+}
+
+TEST_CASE("fanout at a fixed rate: sends rate x duration, loses nothing") {
+  ChatdProcess chatd(bench_flags);
+  auto args = common(chatd, "fanout");
+  args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "64", "--rate", "200",
+                           "--duration", "1"});
+  const BenchResult run = run_bench(args);
+  check_fanout(run, 5);
+  CHECK(count(run.report, "sent") == 200);
+}
+
+TEST_CASE("idle: connections held in rooms, server memory sampled") {
+  ChatdProcess chatd(bench_flags);
+  auto args = common(chatd, "idle");
+  args.insert(args.end(), {"--connections", "50", "--room-size", "10", "--hold", "0"});
+  const BenchResult run = run_bench(args);
+  INFO(run.output);
+  CHECK(run.exit_status == 0);
+  const json::object& r = run.report;
+  CHECK(count(r, "connections") == 50);
+  CHECK(count(r, "connected") == 50);
+  CHECK(count(r, "errors") == 0);
+  CHECK(number(r, "connect_all_s") > 0);
+  const std::uint64_t before = count(r, "server_rss_kb_before");
+  CHECK(before > 0);
+  CHECK(count(r, "server_rss_kb_after") > 0);
+  CHECK(r.contains("rss_per_conn_kb"));
+}
+
+TEST_CASE("connect: refused connections are errors and exit status 1") {
+  // The server takes 10 clients; the other 5 are refused (server_full).
+  std::vector<std::string> flags = bench_flags;
+  flags[5] = "10";  // --max-clients
+  ChatdProcess chatd(flags);
+  auto args = common(chatd, "connect");
+  args.insert(args.end(), {"--connections", "15", "--room-size", "5", "--concurrency", "1"});
+  const BenchResult run = run_bench(args);
+  INFO(run.output);
+  CHECK(run.exit_status == 1);
+  CHECK(count(run.report, "connected") == 10);
+  CHECK(count(run.report, "errors") == 5);
+  CHECK(run.report.contains("error"));
+}
+
+TEST_CASE("bad usage is exit status 2") {
+  CHECK(run_bench({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1"}).exit_status == 2);
+  CHECK(run_bench({"storm"}).exit_status == 2);
+}

@@ -1,0 +1,45 @@
+// One bench connection: a socket from the client library, a protocol
+// adapter, and the bytes read but not yet parsed.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "corochat/client.hpp"
+#include "options.hpp"
+#include "protocols.hpp"
+
+namespace corochat::bench {
+
+struct Connection {
+  Connection(boost::asio::any_io_executor executor, std::unique_ptr<Protocol> protocol)
+      : client(std::move(executor)), protocol(std::move(protocol)) {}
+
+  boost::asio::ip::tcp::socket& socket() { return client.socket(); }
+  std::string_view unparsed() const { return {input.data(), input_size}; }
+  // Parses what was read: hands complete frames to `events`, keeps the rest.
+  void parse_input(Events& events);
+  // Room for the next read, growing the buffer when a frame fills it.
+  boost::asio::mutable_buffer read_space();
+  // Acknowledges received data at once (for peers that leave Nagle on).
+  void quickack();
+
+  Client client;
+  std::unique_ptr<Protocol> protocol;
+  std::vector<char> input = std::vector<char>(4096);
+  std::size_t input_size = 0;
+  bool use_quickack = false;
+};
+
+// Connects, registers (as the protocol's nick) and joins the connection's room, within
+// `timeout`. Returns an empty string on success, else what went wrong.
+// Bytes read past the join stay in `input`.
+boost::asio::awaitable<std::string> connect_and_join(Connection& connection, const Options& options,
+                                                     std::chrono::milliseconds timeout);
+
+}  // namespace corochat::bench
