@@ -5,8 +5,10 @@
 
 #include <array>
 #include <chrono>
-#include <deque>
 #include <memory>
+#include <span>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -59,6 +61,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         last_input_(Clock::now()) {}
 
   void start() {
+    if constexpr (transport::reads_when_ready<Stream>) {
+      boost::system::error_code ignored;  // reads and writes then report would_block, never block
+      stream_.non_blocking(true, ignored);
+    }
     auto self = this->shared_from_this();
     asio::co_spawn(stream_.get_executor(), [self] { return self->read_loop(); }, log_failure("session reader"));
     asio::co_spawn(stream_.get_executor(), [self] { return self->write_loop(); }, log_failure("session writer"));
@@ -131,11 +137,33 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   asio::awaitable<void> read_loop() {
     protocol::LineFramer framer(limits_.max_line);
     RateLimiter flood(limits_.flood_rate, limits_.flood_burst, Clock::now());
-    std::array<char, 4096> buffer;
+    // Only a stream that cannot be read the reactor way keeps a buffer of its own.
+    using OwnBuffer = std::conditional_t<transport::reads_when_ready<Stream>, std::monostate, std::array<char, 4096>>;
+    [[maybe_unused]] OwnBuffer own_buffer;
     bool quit = false;
     std::string ended = "closed by peer";
     for (;;) {
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buffer), use_tuple);
+      boost::system::error_code ec;
+      std::size_t n = 0;
+      const char* data = nullptr;
+      if constexpr (transport::reads_when_ready<Stream>) {
+        // Read first and wait only after would_block: the reactor is
+        // edge-triggered and async_wait does not read speculatively, so bytes
+        // that arrived while this coroutine was busy would raise no new event.
+        std::span<char> shared = transport::thread_read_buffer();
+        n = stream_.read_some(asio::buffer(shared.data(), shared.size()), ec);
+        if (ec == asio::error::would_block) {
+          auto [waited] = co_await stream_.async_wait(Stream::wait_read, use_tuple);
+          if (!waited) continue;
+          ec = waited;
+        }
+        data = shared.data();
+      } else {
+        auto [read_ec, read_n] = co_await stream_.async_read_some(asio::buffer(own_buffer), use_tuple);
+        ec = read_ec;
+        n = read_n;
+        data = own_buffer.data();
+      }
       if (ec) {
         if (ec != asio::error::eof) ended = ec.message();
         break;
@@ -144,7 +172,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       if (quit || closing_) continue;  // draining what arrives until the peer closes
       std::vector<protocol::ParseResult> items;
       LineCollector collector{items, flood, last_input_};
-      framer.feed({buffer.data(), n}, collector);
+      framer.feed({data, n}, collector);
       quit = collector.quit;
       if (!items.empty()) {
         Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
@@ -161,9 +189,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   asio::awaitable<void> write_loop() {
-    std::vector<asio::const_buffer> batch;
     while (!transport_closed_) {
-      if (queue_.empty()) {
+      if (queue_head_ == queue_.size()) {
         if (closing_) {
           transport::finish_sending(stream_);
           break;
@@ -173,25 +200,71 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         writer_waiting_ = false;
         continue;
       }
-      // One gathered write for as many queued lines as fit.
-      batch.clear();
-      std::size_t bytes = 0;
-      for (const auto& line : queue_) {
-        if (batch.size() == max_batch_lines || bytes >= max_batch_bytes) break;
-        batch.emplace_back(line->data(), line->size());
-        bytes += line->size();
+      boost::system::error_code ec;
+      std::size_t written = 0;
+      if constexpr (transport::writes_directly<Stream>) {
+        // One sendmsg for as many queued lines as fit; wait for room only
+        // when the socket buffer is full.
+        std::span<iovec, transport::max_write_lines> iovecs = transport::thread_iovecs();
+        std::size_t count = 0;
+        for (std::size_t i = queue_head_; i < queue_.size() && count < iovecs.size(); ++i, ++count) {
+          const std::size_t skip = count == 0 ? front_written_ : 0;
+          iovecs[count] = iovec{const_cast<char*>(queue_[i]->data()) + skip, queue_[i]->size() - skip};
+        }
+        written = transport::send_lines(stream_, iovecs.first(count), ec);
+        if (ec == asio::error::would_block) {
+          auto [waited] = co_await stream_.async_wait(Stream::wait_write, use_tuple);
+          ec = waited;
+        }
+      } else {
+        // One gathered write for as many queued lines as fit.
+        std::vector<asio::const_buffer> batch;
+        std::size_t bytes = 0;
+        for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
+          if (batch.size() == max_batch_lines || bytes >= max_batch_bytes) break;
+          batch.emplace_back(queue_[i]->data(), queue_[i]->size());
+          bytes += queue_[i]->size();
+        }
+        auto [write_ec, write_n] = co_await asio::async_write(stream_, batch, use_tuple);
+        ec = write_ec;
+        written = write_n;
       }
-      auto [ec, written] = co_await asio::async_write(stream_, batch, use_tuple);
       if (ec) {
         close_transport();
         break;
       }
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-      queued_bytes_ -= written;
+      consume(written);
     }
-    queue_.clear();
-    queued_bytes_ = 0;
+    release_queue();
     co_await finished();
+  }
+
+  // Drops what was written from the front of the queue; a line sent in part
+  // stays at the front, with the part sent remembered.
+  void consume(std::size_t written) {
+    queued_bytes_ -= written;
+    written += front_written_;
+    while (queue_head_ < queue_.size() && written >= queue_[queue_head_]->size()) {
+      written -= queue_[queue_head_]->size();
+      queue_[queue_head_++].reset();
+    }
+    front_written_ = written;
+    if (queue_head_ == queue_.size()) {
+      queue_.clear();
+      queue_head_ = 0;
+      // An idle connection keeps no large queue around after a burst.
+      if (queue_.capacity() > kept_queue_capacity) queue_ = {};
+    } else if (queue_head_ >= queue_.size() / 2) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
+      queue_head_ = 0;
+    }
+  }
+
+  void release_queue() {
+    queue_ = {};
+    queue_head_ = 0;
+    front_written_ = 0;
+    queued_bytes_ = 0;
   }
 
   // Keep-alive, registration deadline and the bound on closing, on one timer
@@ -256,6 +329,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   static constexpr std::size_t max_batch_lines = 64;
   static constexpr std::size_t max_batch_bytes = 256 * 1024;
+  static constexpr std::size_t kept_queue_capacity = 64;
 
   Stream stream_;
   ClientId id_;
@@ -263,7 +337,11 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   Inbox& inbox_;
   const SessionLimits& limits_;
 
-  std::deque<SharedLine> queue_;
+  // Lines not yet written start at queue_head_; a vector, not a deque, so an
+  // idle connection's empty queue holds no memory.
+  std::vector<SharedLine> queue_;
+  std::size_t queue_head_ = 0;
+  std::size_t front_written_ = 0;  // bytes of the line at queue_head_ already sent
   std::size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;  // waited on by the writer only, cancelled to wake it
   bool writer_waiting_ = false;
