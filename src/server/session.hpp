@@ -1,4 +1,4 @@
-// One client connection: a reader, a writer and a watchdog coroutine around
+// One client connection: a reader and a writer coroutine and a watchdog timer around
 // one stream. The session owns the stream, the line framer, the flood limit
 // and the bounded outgoing queue; everything else belongs to the broadcaster.
 #pragma once
@@ -58,7 +58,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         wake_writer_(stream_.get_executor(), Clock::time_point::max()),
         wake_reader_(stream_.get_executor(), Clock::time_point::max()),
         watchdog_(stream_.get_executor()),
-        last_input_(Clock::now()) {}
+        last_input_(Clock::now()),
+        registration_due_(last_input_ + limits.registration) {}
 
   void start() {
     if constexpr (transport::reads_when_ready<Stream>) {
@@ -68,7 +69,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     auto self = this->shared_from_this();
     asio::co_spawn(stream_.get_executor(), [self] { return self->read_loop(); }, log_failure("session reader"));
     asio::co_spawn(stream_.get_executor(), [self] { return self->write_loop(); }, log_failure("session writer"));
-    asio::co_spawn(stream_.get_executor(), [self] { return self->watch(); }, log_failure("session watchdog"));
+    arm_watchdog();
   }
 
   bool deliver(const SharedLine& line) override {
@@ -85,7 +86,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     closing_ = true;
     close_deadline_ = Clock::now() + limits_.close_grace;
     if (writer_waiting_) wake_writer_.cancel();
-    watchdog_.cancel();  // it re-reads the deadlines
+    watchdog_.cancel();  // its handler re-reads the deadlines
   }
 
   void abort() override {
@@ -268,41 +269,58 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   // Keep-alive, registration deadline and the bound on closing, on one timer
-  // that only this coroutine arms.
-  asio::awaitable<void> watch() {
-    auto self = this->shared_from_this();
-    const Clock::time_point registration_due = Clock::now() + limits_.registration;
-    bool registration_pending = true;
-    bool pinged = false;
-    Clock::time_point pinged_at;
-    while (!transport_closed_) {
-      Clock::time_point due = closing_ ? close_deadline_
-                              : pinged ? pinged_at + limits_.idle_grace
-                                       : last_input_ + limits_.idle;
-      if (registration_pending) due = std::min(due, registration_due);
-      watchdog_.expires_at(due);
-      co_await watchdog_.async_wait(use_tuple);
-      if (transport_closed_) break;
-      const auto now = Clock::now();
-      if (closing_) {
-        if (now >= close_deadline_) close_transport();
-        continue;
-      }
-      if (registration_pending && now >= registration_due) {
-        registration_pending = false;
-        co_await tell(Inbound::Kind::registration_deadline);
-      }
-      if (pinged && last_input_ > pinged_at) pinged = false;
-      if (!pinged && now >= last_input_ + limits_.idle) {
-        pinged = true;
-        pinged_at = now;
-        co_await tell(Inbound::Kind::idle);
-      } else if (pinged && now >= pinged_at + limits_.idle_grace) {
-        co_await tell(Inbound::Kind::silent);
-        pinged = false;
-        last_input_ = now;  // the broadcaster is closing it; do not ping again meanwhile
-      }
+  // that only arm_watchdog sets. Plain completion handlers rather than a
+  // third coroutine: an idle connection then holds one pending timer wait
+  // instead of a coroutine's frames (about 1 KB less per connection).
+  void arm_watchdog() {
+    if (transport_closed_) return;
+    Clock::time_point due = closing_ ? close_deadline_
+                            : pinged_ ? pinged_at_ + limits_.idle_grace
+                                      : last_input_ + limits_.idle;
+    if (registration_pending_) due = std::min(due, registration_due_);
+    watchdog_.expires_at(due);
+    watchdog_.async_wait([self = this->shared_from_this()](boost::system::error_code) { self->on_watchdog(); });
+  }
+
+  void on_watchdog() {
+    if (transport_closed_) return;
+    const auto now = Clock::now();
+    if (closing_) {
+      if (now >= close_deadline_) close_transport();
+      arm_watchdog();
+      return;
     }
+    if (registration_pending_ && now >= registration_due_) {
+      registration_pending_ = false;
+      tell_then(Inbound::Kind::registration_deadline, [self = this->shared_from_this(), now] { self->check_idle(now); });
+      return;
+    }
+    check_idle(now);
+  }
+
+  void check_idle(Clock::time_point now) {
+    if (pinged_ && last_input_ > pinged_at_) pinged_ = false;
+    if (!pinged_ && now >= last_input_ + limits_.idle) {
+      pinged_ = true;
+      pinged_at_ = now;
+      tell_then(Inbound::Kind::idle, [self = this->shared_from_this()] { self->arm_watchdog(); });
+    } else if (pinged_ && now >= pinged_at_ + limits_.idle_grace) {
+      tell_then(Inbound::Kind::silent, [self = this->shared_from_this(), now] {
+        self->pinged_ = false;
+        self->last_input_ = now;  // the broadcaster is closing it; do not ping again meanwhile
+        self->arm_watchdog();
+      });
+    } else {
+      arm_watchdog();
+    }
+  }
+
+  // Tells the broadcaster, waiting while the inbox is full, then goes on.
+  template <class Next>
+  void tell_then(Inbound::Kind kind, Next next) {
+    Inbound message{kind, id_, nullptr, {}, {}};
+    inbox_.async_send(boost::system::error_code(), std::move(message),
+                      [next = std::move(next)](boost::system::error_code) { next(); });
   }
 
   asio::awaitable<void> tell(Inbound::Kind kind) {
@@ -349,8 +367,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   asio::steady_timer wake_reader_;  // waited on by the reader only, until its batch is handled
   bool batch_pending_ = false;
 
-  asio::steady_timer watchdog_;
+  asio::steady_timer watchdog_;  // set only by arm_watchdog
   Clock::time_point last_input_;
+  Clock::time_point registration_due_;
+  bool registration_pending_ = true;
+  bool pinged_ = false;
+  Clock::time_point pinged_at_;
   Clock::time_point close_deadline_ = Clock::time_point::max();
 
   bool closing_ = false;
