@@ -14,6 +14,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -68,7 +69,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
     auto self = this->shared_from_this();
     asio::co_spawn(stream_.get_executor(), [self] { return self->read_loop(); }, log_failure("session reader"));
-    asio::co_spawn(stream_.get_executor(), [self] { return self->write_loop(); }, log_failure("session writer"));
+    if constexpr (!transport::writes_directly<Stream>)
+      asio::co_spawn(stream_.get_executor(), [self] { return self->write_loop(); }, log_failure("session writer"));
     arm_watchdog();
   }
 
@@ -77,7 +79,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (queued_bytes_ + line->size() > limits_.queue_bytes) return false;
     queued_bytes_ += line->size();
     queue_.push_back(line);
-    if (writer_waiting_) wake_writer_.cancel();
+    wake_writer();
     return true;
   }
 
@@ -85,7 +87,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (closing_ || aborted_) return;
     closing_ = true;
     close_deadline_ = Clock::now() + limits_.close_grace;
-    if (writer_waiting_) wake_writer_.cancel();
+    wake_writer();
     watchdog_.cancel();  // its handler re-reads the deadlines
   }
 
@@ -189,6 +191,61 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     co_await finished();
   }
 
+  void wake_writer() {
+    if constexpr (transport::writes_directly<Stream>) {
+      if (flush_posted_ || waiting_writable_ || writer_done_) return;
+      flush_posted_ = true;  // lines delivered until it runs leave in the same sendmsg
+      asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        self->flush_posted_ = false;
+        self->flush();
+      });
+    } else {
+      if (writer_waiting_) wake_writer_.cancel();
+    }
+  }
+
+  // The plain TCP writer: plain handlers rather than a coroutine, so an idle
+  // connection holds no writer frames. One non-blocking sendmsg for as many
+  // queued lines as fit; it waits for room only when the socket buffer is full.
+  void flush() {
+    if (writer_done_) return;
+    while (!transport_closed_) {
+      if (queue_head_ == queue_.size()) {
+        if (!closing_) return;  // until wake_writer
+        transport::finish_sending(stream_);
+        break;
+      }
+      std::span<iovec, transport::max_write_lines> iovecs = transport::thread_iovecs();
+      std::size_t count = 0;
+      for (std::size_t i = queue_head_; i < queue_.size() && count < iovecs.size(); ++i, ++count) {
+        const std::size_t skip = count == 0 ? front_written_ : 0;
+        iovecs[count] = iovec{const_cast<char*>(queue_[i]->data()) + skip, queue_[i]->size() - skip};
+      }
+      boost::system::error_code ec;
+      const std::size_t written = transport::send_lines(stream_, iovecs.first(count), ec);
+      if (ec == asio::error::would_block) {
+        waiting_writable_ = true;
+        stream_.async_wait(Stream::wait_write, [self = this->shared_from_this()](boost::system::error_code waited) {
+          self->waiting_writable_ = false;
+          if (waited) self->close_transport();
+          self->flush();
+        });
+        return;
+      }
+      if (ec) {
+        close_transport();
+        break;
+      }
+      consume(written);
+    }
+    writer_done_ = true;
+    release_queue();
+    if (--running_ > 0) return;
+    close_transport();
+    tell_then(Inbound::Kind::closed, [] {});
+  }
+
+  // The writer of any other stream (TLS): a coroutine around async_write.
   asio::awaitable<void> write_loop() {
     while (!transport_closed_) {
       if (queue_head_ == queue_.size()) {
@@ -201,35 +258,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         writer_waiting_ = false;
         continue;
       }
-      boost::system::error_code ec;
-      std::size_t written = 0;
-      if constexpr (transport::writes_directly<Stream>) {
-        // One sendmsg for as many queued lines as fit; wait for room only
-        // when the socket buffer is full.
-        std::span<iovec, transport::max_write_lines> iovecs = transport::thread_iovecs();
-        std::size_t count = 0;
-        for (std::size_t i = queue_head_; i < queue_.size() && count < iovecs.size(); ++i, ++count) {
-          const std::size_t skip = count == 0 ? front_written_ : 0;
-          iovecs[count] = iovec{const_cast<char*>(queue_[i]->data()) + skip, queue_[i]->size() - skip};
-        }
-        written = transport::send_lines(stream_, iovecs.first(count), ec);
-        if (ec == asio::error::would_block) {
-          auto [waited] = co_await stream_.async_wait(Stream::wait_write, use_tuple);
-          ec = waited;
-        }
-      } else {
-        // One gathered write for as many queued lines as fit.
-        std::vector<asio::const_buffer> batch;
-        std::size_t bytes = 0;
-        for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
-          if (batch.size() == max_batch_lines || bytes >= max_batch_bytes) break;
-          batch.emplace_back(queue_[i]->data(), queue_[i]->size());
-          bytes += queue_[i]->size();
-        }
-        auto [write_ec, write_n] = co_await asio::async_write(stream_, batch, use_tuple);
-        ec = write_ec;
-        written = write_n;
+      // One gathered write for as many queued lines as fit.
+      std::vector<asio::const_buffer> batch;
+      std::size_t bytes = 0;
+      for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
+        if (batch.size() == max_batch_lines || bytes >= max_batch_bytes) break;
+        batch.emplace_back(queue_[i]->data(), queue_[i]->size());
+        bytes += queue_[i]->size();
       }
+      auto [ec, written] = co_await asio::async_write(stream_, batch, use_tuple);
       if (ec) {
         close_transport();
         break;
@@ -341,6 +378,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     transport_closed_ = true;
     transport::close_now(stream_);
     wake_writer_.cancel();
+    wake_writer();  // the TCP writer, when idle, learns of it only this way
     wake_reader_.cancel();
     watchdog_.cancel();
   }
@@ -361,8 +399,11 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::size_t queue_head_ = 0;
   std::size_t front_written_ = 0;  // bytes of the line at queue_head_ already sent
   std::size_t queued_bytes_ = 0;
-  asio::steady_timer wake_writer_;  // waited on by the writer only, cancelled to wake it
+  asio::steady_timer wake_writer_;  // waited on by the writer coroutine only, cancelled to wake it
   bool writer_waiting_ = false;
+  bool flush_posted_ = false;      // plain TCP: a flush is queued on the executor
+  bool waiting_writable_ = false;  // plain TCP: waiting for room in the socket buffer
+  bool writer_done_ = false;       // plain TCP: the writer has finished
 
   asio::steady_timer wake_reader_;  // waited on by the reader only, until its batch is handled
   bool batch_pending_ = false;
