@@ -2,7 +2,14 @@
 // Overloads per stream type keep the session code the same for every transport.
 #pragma once
 
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <span>
 #include <string>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -29,6 +36,56 @@ inline std::string peer_name(const boost::asio::ip::tcp::socket& socket) {
   std::string host = address.to_string();
   if (address.is_v6()) host = "[" + host + "]";
   return host + ":" + std::to_string(ep.port());
+}
+
+// Plain TCP sockets are read the reactor way: wait until bytes are there, then
+// read them into one buffer shared by every session on the thread, so an idle
+// connection holds no read buffer. A stream that buffers internally (TLS)
+// cannot be read that way and keeps its own buffer with async_read_some.
+template <class Stream>
+inline constexpr bool reads_when_ready = false;
+template <>
+inline constexpr bool reads_when_ready<boost::asio::ip::tcp::socket> = true;
+
+// The thread's read buffer. Only valid until the reader next suspends: the
+// framer copies out an unfinished line, and parsed requests own their strings.
+inline std::span<char> thread_read_buffer() {
+  static thread_local std::array<char, 64 * 1024> buffer;
+  return buffer;
+}
+
+// Plain TCP sockets are written with one sendmsg of as many queued lines as
+// IOV_MAX allows (Asio's own gathered writes stop at 64 buffers).
+template <class Stream>
+inline constexpr bool writes_directly = false;
+template <>
+inline constexpr bool writes_directly<boost::asio::ip::tcp::socket> = true;
+
+inline constexpr std::size_t max_write_lines = 1024;  // IOV_MAX on Linux
+
+// The thread's iovec array for those writes; filled and used without suspending.
+inline std::span<iovec, max_write_lines> thread_iovecs() {
+  static thread_local std::array<iovec, max_write_lines> iovecs;
+  return iovecs;
+}
+
+// One non-blocking sendmsg; the bytes sent, or the error (would_block when
+// the socket buffer is full).
+inline std::size_t send_lines(boost::asio::ip::tcp::socket& socket, std::span<const iovec> lines,
+                              boost::system::error_code& ec) {
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(lines.data());
+  message.msg_iovlen = lines.size();
+  for (;;) {
+    const ssize_t sent = ::sendmsg(socket.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent >= 0) {
+      ec.clear();
+      return static_cast<std::size_t>(sent);
+    }
+    if (errno == EINTR) continue;
+    ec = boost::system::error_code(errno == EWOULDBLOCK ? EAGAIN : errno, boost::asio::error::get_system_category());
+    return 0;
+  }
 }
 
 }  // namespace corochat::server::transport

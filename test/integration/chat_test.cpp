@@ -146,6 +146,49 @@ TEST_CASE("a slow consumer is disconnected while a reader in the same room gets 
   t.run();
 }
 
+TEST_CASE("a client that stops reading for a while then gets every line whole and in order") {
+  // Lines of 1000 bytes, more than the kernel buffers hold: the server's
+  // writes stop in the middle of a line and must go on from there.
+  ChatdProcess chatd({"--flood-rate", "0", "--queue-bytes", "8388608"});
+  constexpr int count = 3000;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto paused = std::make_unique<Client>(t.io.get_executor());
+    paused->set_receive_buffer(4096);
+    {
+      auto ec = co_await paused->connect(chatd.host(), chatd.port());
+      REQUIRE_FALSE(ec);
+    }
+    auto welcome = co_await paused->hello("paused", patience);
+    REQUIRE(welcome.type() == "welcome");
+    auto sender = co_await connect_client(t.io, chatd, "sender");
+    co_await expect(*sender, "joined");
+    for (int i = 0; i < count; ++i) {
+      const std::string text = std::to_string(i) + ":" + std::string(1000, static_cast<char>('a' + i % 26));
+      auto ec = co_await sender->send(request::say("lobby", text));
+      REQUIRE_FALSE(ec);
+    }
+    // The sender's last echo means the server has queued every line for the
+    // paused client too; only now does it read.
+    for (int i = 0; i < count; ++i) {
+      Event echo = co_await sender->next_of("message", patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+    std::uint64_t first_seq = 0;
+    for (int i = 0; i < count; ++i) {
+      Event e = co_await paused->next_of("message", patience);
+      INFO("message " << i);
+      REQUIRE_FALSE(e.ec);
+      const std::uint64_t seq = e.value.at("seq").to_number<std::uint64_t>();
+      if (i == 0) first_seq = seq;
+      REQUIRE(seq == first_seq + static_cast<std::uint64_t>(i));
+      const std::string expected = std::to_string(i) + ":" + std::string(1000, static_cast<char>('a' + i % 26));
+      REQUIRE(str(e.value.at("text")) == expected);
+    }
+  });
+  t.run();
+}
+
 TEST_CASE("clients connect over IPv6 loopback") {
   ChatdProcess chatd({"--host", "::1"});
   AsyncTest t;
