@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build ccache
   libboost1.81-dev libboost-json1.81-dev
   catch2 libedit-dev pkg-config
+  openssl libssl-dev
 )
 
 missing=()

@@ -137,7 +137,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     for (;;) {
       auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buffer), use_tuple);
       if (ec) {
-        if (ec != asio::error::eof) ended = ec.message();
+        if (!transport::is_end_of_input(ec)) ended = ec.message();
         break;
       }
       last_input_ = Clock::now();
@@ -153,6 +153,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         while (batch_pending_ && !transport_closed_) co_await wake_reader_.async_wait(use_tuple);
       }
     }
+    input_done_ = true;
+    // The writer's last act waits for the peer (TLS close_notify): it has
+    // nothing more to wait for.
+    if (finishing_) close_transport();
     if (!quit && !closing_ && !aborted_) {
       Inbound message{Inbound::Kind::input_ended, id_, nullptr, {}, std::move(ended)};
       co_await post(inbox_, std::move(message));
@@ -165,7 +169,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     while (!transport_closed_) {
       if (queue_.empty()) {
         if (closing_) {
-          transport::finish_sending(stream_);
+          if (input_done_) break;  // the peer is gone: closing says the rest
+          finishing_ = true;
+          co_await transport::finish_sending(stream_);
           break;
         }
         writer_waiting_ = true;
@@ -278,6 +284,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool closing_ = false;
   bool aborted_ = false;
   bool transport_closed_ = false;
+  bool input_done_ = false;  // the reader has seen the end of input, or an error
+  bool finishing_ = false;   // the writer has sent all and is ending the stream
   int running_ = 2;  // reader and writer
 };
 
