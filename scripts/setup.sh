@@ -9,6 +9,7 @@ packages=(
   catch2 libedit-dev pkg-config
   clang-14 libclang-rt-14-dev llvm-14
   libbenchmark-dev
+  openssl libssl-dev
 )
 
 missing=()

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@
 #include <boost/json/object.hpp>
 
 #include "corochat/protocol/framer.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace corochat {
 
@@ -34,9 +39,23 @@ struct Event {
   std::string_view type() const;
 };
 
+// TLS for the next connect. The same protocol runs inside it.
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;      // PEM certificates to trust; empty: the system's trust store
+  bool insecure = false;    // verify nothing: anyone on the path can pose as the server
+  std::string server_name;  // the name the certificate must carry (also sent as SNI); empty: connect's host
+};
+
+// A certificate that failed verification: the value is OpenSSL's X509_V_ERR_*
+// code (X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT...).
+const boost::system::error_category& tls_verify_category();
+
 class Client {
  public:
   explicit Client(boost::asio::any_io_executor executor, std::size_t max_line = 1 << 20);
+  ~Client();  // closes the connection, which ends a TLS read still in flight
+  Client(Client&&) = default;
 
   boost::asio::awaitable<boost::system::error_code> connect(std::string host, std::string port,
                                                             Millis timeout = Millis(5000));
@@ -44,6 +63,12 @@ class Client {
   // The kernel's receive buffer for the next connect (0: the system default).
   // Small values make a client that stops reading back up quickly.
   void set_receive_buffer(int bytes) { receive_buffer_ = bytes; }
+  // TLS for the next connect; connect then also returns handshake and
+  // verification errors (see tls_verify_category).
+  void set_tls(TlsOptions options);
+  const TlsOptions& tls() const { return tls_; }
+  // The server certificate's SHA-256 fingerprint ("AB:CD:..."); empty without TLS.
+  std::string tls_peer_fingerprint() const;
 
   // Sends one request as a line.
   boost::asio::awaitable<boost::system::error_code> send(const boost::json::object& request);
@@ -60,14 +85,22 @@ class Client {
                                       boost::json::object extra = {});
 
   // Half-close: the server sees end of input.
+  // With TLS the server sees the TCP end without close_notify, which it also
+  // takes as the end of input.
   void finish_sending();
   void close();
-  bool is_open() const { return socket_.is_open(); }
-  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  bool is_open() const;
+  // The TCP socket, under TLS when it is on.
+  boost::asio::ip::tcp::socket& socket();
 
  private:
   struct Collector;
+  struct TlsLink;
   boost::asio::awaitable<Event> next_line(Millis timeout);
+  boost::asio::awaitable<boost::system::error_code> start_tls(const std::string& host);
+  // Reads what the server sent and frames it, waiting until `deadline` at most.
+  boost::asio::awaitable<boost::system::error_code> fill(std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<boost::system::error_code> fill_tls(std::chrono::steady_clock::time_point deadline);
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
@@ -75,6 +108,9 @@ class Client {
   std::deque<std::string> lines_;  // framed, not yet taken
   bool line_too_long_ = false;
   int receive_buffer_ = 0;
+  TlsOptions tls_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // made at the first TLS connect
+  std::shared_ptr<TlsLink> tls_link_;                         // shared with a read in flight
 };
 
 // Helpers to build requests.

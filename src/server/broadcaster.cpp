@@ -28,8 +28,8 @@ std::string random_token() {
 
 }  // namespace
 
-Broadcaster::Broadcaster(Inbox& inbox, StateConfig config)
-    : inbox_(inbox), state_(std::move(config), random_token) {}
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, const std::size_t& handshaking)
+    : inbox_(inbox), handshaking_(handshaking), state_(std::move(config), random_token) {}
 
 Timestamp Broadcaster::now() {
   using namespace std::chrono;
@@ -58,8 +58,9 @@ void Broadcaster::on(Inbound& in) {
         in.connection->close_after_flush();
         return;
       }
-      // Connections still flushing on their way out count toward max_clients too.
-      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count()));
+      // Connections still flushing on their way out, or still in their TLS
+      // handshake, count toward max_clients too.
+      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count() + handshaking_));
       return;
     }
     case Inbound::Kind::lines:

@@ -14,7 +14,9 @@ namespace corochat::server {
 
 class Broadcaster {
  public:
-  Broadcaster(Inbox& inbox, StateConfig config);
+  // `handshaking`: connections still in their TLS handshake, which count
+  // toward max_clients like the ones closing.
+  Broadcaster(Inbox& inbox, StateConfig config, const std::size_t& handshaking);
 
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
@@ -32,6 +34,7 @@ class Broadcaster {
   static Timestamp now();
 
   Inbox& inbox_;
+  const std::size_t& handshaking_;
   ChatState state_;
   std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "chatd: listening on %s port %u\n", endpoint.address().to_string().c_str(),
                    static_cast<unsigned>(endpoint.port()));
     }
+    for (const auto& endpoint : server.tls_endpoints()) {
+      std::fprintf(stderr, "chatd: listening on %s port %u (TLS)\n", endpoint.address().to_string().c_str(),
+                   static_cast<unsigned>(endpoint.port()));
+    }
     std::fflush(stderr);
     io.run();
   } catch (const std::exception& e) {

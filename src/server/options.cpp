@@ -61,6 +61,22 @@ const std::vector<Option>& options() {
          cl.options.port = v;
          return parse_size(v, p) && p <= 65535;
        }},
+      {"--tls-cert", "FILE", "serve TLS with this PEM certificate chain (with --tls-key)",
+       [](CommandLine& cl, std::string_view v) { cl.options.tls.cert_file = v; return !v.empty(); }},
+      {"--tls-key", "FILE", "the PEM private key of --tls-cert; both are reread on SIGHUP",
+       [](CommandLine& cl, std::string_view v) { cl.options.tls.key_file = v; return !v.empty(); }},
+      {"--tls-port", "PORT", "TLS port, beside the plain one; 0 picks a free one (default 7443)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t p;
+         cl.options.tls.port = v;
+         return parse_size(v, p) && p <= 65535;
+       }},
+      {"--no-plain", "", "serve TLS only, no plain TCP port",
+       [](CommandLine& cl, std::string_view) { cl.options.plain = false; return true; }},
+      {"--tls-handshake-timeout", "DURATION", "time a new TLS connection has to finish its handshake (default 10s)",
+       [](CommandLine& cl, std::string_view v) {
+         return parse_duration(v, cl.options.tls.handshake_timeout) && cl.options.tls.handshake_timeout.count() > 0;
+       }},
       {"--default-room", "ROOM", "room every client joins on hello; empty disables (default lobby)",
        [](CommandLine& cl, std::string_view v) {
          cl.options.state.default_room = v;
@@ -176,6 +192,15 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       if (arg == "--threads") cl.error += " (chatd runs its I/O on one thread)";
       return cl;
     }
+  }
+  const auto& tls = cl.options.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    cl.error = "--tls-cert and --tls-key go together";
+    return cl;
+  }
+  if (!cl.options.plain && !tls.enabled()) {
+    cl.error = "--no-plain needs --tls-cert and --tls-key";
+    return cl;
   }
   const auto& s = cl.options.session;
   // A history reply may take half the asker's queue, never all of it.

@@ -24,9 +24,20 @@ struct SessionLimits {
   Duration close_grace{std::chrono::seconds(5)};  // to flush and close, at quit or shutdown
 };
 
+// TLS on its own port; off unless a certificate and key are given.
+struct TlsOptions {
+  std::string cert_file;  // PEM, the full chain
+  std::string key_file;   // PEM
+  std::string port = "7443";
+  Duration handshake_timeout{std::chrono::seconds(10)};
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ServerOptions {
   std::string host = "::";
   std::string port = "7000";
+  bool plain = true;  // serve plain TCP on `port` (--no-plain: TLS only)
+  TlsOptions tls;
   StateConfig state;
   SessionLimits session;
   AdmissionConfig admission;

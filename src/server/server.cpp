@@ -8,16 +8,19 @@
 #include <malloc.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/write.hpp>
 
 #include "corochat/protocol/events.hpp"
 #include "server/log.hpp"
 #include "server/session.hpp"
+#include "server/tls.hpp"
 
 namespace corochat::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t inbox_capacity = 4096;
@@ -32,18 +35,28 @@ Server::Server(asio::io_context& io, ServerOptions options)
       options_(std::move(options)),
       signals_(io, SIGINT, SIGTERM),
       stats_signal_(io, SIGUSR1),
+      reload_signals_(io),
       inbox_(io, inbox_capacity),
-      broadcaster_(inbox_, options_.state),
+      broadcaster_(inbox_, options_.state, handshaking_),
       admission_(std::make_shared<Admission>(options_.admission)) {
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(options_.host, options_.port, tcp::resolver::passive);
+  if (options_.plain) listen(options_.port, acceptors_);
+  if (options_.tls.enabled()) {
+    tls_context_ = load_tls_context(options_.tls);
+    listen(options_.tls.port, tls_acceptors_);
+    reload_signals_.add(SIGHUP);
+  }
+}
+
+void Server::listen(const std::string& port, Acceptors& into) {
+  tcp::resolver resolver(io_);
+  auto results = resolver.resolve(options_.host, port, tcp::resolver::passive);
   for (const auto& entry : results) {
-    listen_on(entry.endpoint());
+    listen_on(entry.endpoint(), into);
     break;  // the first address the host names; "::" covers IPv4 as well
   }
 }
 
-void Server::listen_on(const tcp::endpoint& endpoint) {
+void Server::listen_on(const tcp::endpoint& endpoint, Acceptors& into) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   acceptor->open(endpoint.protocol());
   acceptor->set_option(asio::socket_base::reuse_address(true));
@@ -53,12 +66,18 @@ void Server::listen_on(const tcp::endpoint& endpoint) {
   }
   acceptor->bind(endpoint);
   acceptor->listen(asio::socket_base::max_listen_connections);
-  acceptors_.push_back(std::move(acceptor));
+  into.push_back(std::move(acceptor));
 }
 
 std::vector<tcp::endpoint> Server::local_endpoints() const {
   std::vector<tcp::endpoint> endpoints;
   for (const auto& a : acceptors_) endpoints.push_back(a->local_endpoint());
+  return endpoints;
+}
+
+std::vector<tcp::endpoint> Server::tls_endpoints() const {
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& a : tls_acceptors_) endpoints.push_back(a->local_endpoint());
   return endpoints;
 }
 
@@ -69,16 +88,19 @@ void Server::start() {
     finished_ = true;   // checked before every wait for a signal, then
     signals_.cancel();  // wakes the one pending: nothing is left to wait for
     stats_signal_.cancel();
+    reload_signals_.cancel();
     if (!failure) return;
     log_failure("broadcaster")(failure);
     io_.stop();
   });
   asio::co_spawn(io_, wait_for_signal(), log_failure("signal handler"));
   asio::co_spawn(io_, report_stats_on_signal(), log_failure("stats"));
-  for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor), log_failure("listener"));
+  for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, false), log_failure("listener"));
+  for (auto& acceptor : tls_acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, true), log_failure("TLS listener"));
+  if (tls_context_) asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
 }
 
-asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
   asio::steady_timer backoff(io_);
   while (acceptor.is_open()) {
     // Named, not a structured binding: GCC 12 destroys a structured binding of a
@@ -96,19 +118,93 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // Per-address limits come first, before a TLS handshake costs anything.
     const auto key = Admission::key_of(socket.remote_endpoint(ignored).address());
     if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
       log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
-      if (refusing_ < max_refusing) asio::co_spawn(io_, refuse(std::move(socket), refusal), log_failure("refusal"));
+      // A TLS peer could not read the plain refusal: it is just closed.
+      if (!tls && refusing_ < max_refusing)
+        asio::co_spawn(io_, refuse(std::move(socket), refusal), log_failure("refusal"));
       continue;  // a socket not handed on closes here
     }
-    const ClientId id = next_client_++;
     AdmissionTicket ticket(admission_, key);
-    auto session = std::make_shared<Session<tcp::socket>>(std::move(socket), id, inbox_, options_.session,
-                                                          std::move(ticket));
-    Inbound opened{Inbound::Kind::opened, id, session, {}, {}};
-    co_await post(inbox_, std::move(opened));
-    session->start();
+    if (!tls) {
+      co_await open_session(std::move(socket), std::move(ticket));
+      continue;
+    }
+    // Handshakes run beside the accept loop, so a slow one delays nobody.
+    // Beyond max_clients of them at once, the newest is closed unheard.
+    if (handshaking_ >= options_.state.max_clients) {
+      log::warn("TLS connection from ", transport::peer_name(socket), " closed: too many handshakes in progress");
+      continue;
+    }
+    ++handshaking_;
+    asio::co_spawn(io_, tls_handshake(std::move(socket), std::move(ticket)), log_failure("TLS handshake"));
+  }
+}
+
+namespace {
+// Counts one handshake in progress until released or destroyed.
+class HandshakeSlot {
+ public:
+  explicit HandshakeSlot(std::size_t& count) : count_(&count) {}
+  ~HandshakeSlot() { release(); }
+  HandshakeSlot(const HandshakeSlot&) = delete;
+  HandshakeSlot& operator=(const HandshakeSlot&) = delete;
+  void release() {
+    if (count_) --*count_;
+    count_ = nullptr;
+  }
+
+ private:
+  std::size_t* count_;
+};
+}  // namespace
+
+asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket ticket) {
+  HandshakeSlot slot(handshaking_);
+  const std::string peer = transport::peer_name(socket);
+  transport::TlsStream stream(std::move(socket), tls_context_);
+  tcp::socket* lowest = &stream.next_layer();
+  handshake_sockets_.insert(lowest);
+  asio::steady_timer deadline(io_, options_.tls.handshake_timeout);
+  auto result = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                          deadline.async_wait(use_tuple));
+  handshake_sockets_.erase(lowest);
+  slot.release();  // from here on the connection is the broadcaster's to count, or gone
+  if (stopping_) co_return;  // shutdown closed it, or would only say bye
+  if (result.index() == 1) {
+    log::warn("TLS handshake with ", peer, " timed out");
+    co_return;
+  }
+  if (auto [ec] = std::get<0>(result); ec) {
+    log::warn("TLS handshake with ", peer, " failed: ", ec.message());
+    co_return;
+  }
+  co_await open_session(std::move(stream), std::move(ticket));
+}
+
+template <class Stream>
+asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket) {
+  const ClientId id = next_client_++;
+  auto session =
+      std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.session, std::move(ticket));
+  Inbound opened{Inbound::Kind::opened, id, session, {}, {}};
+  co_await post(inbox_, std::move(opened));
+  session->start();
+}
+
+asio::awaitable<void> Server::wait_for_reload() {
+  for (;;) {
+    std::tuple<boost::system::error_code, int> got = co_await reload_signals_.async_wait(use_tuple);
+    if (std::get<0>(got) || finished_) co_return;
+    // New connections get the new context; open ones keep theirs.
+    try {
+      tls_context_ = load_tls_context(options_.tls);
+      log::warn("SIGHUP: reloaded the TLS certificate ", options_.tls.cert_file);
+    } catch (const std::exception& e) {
+      log::error("SIGHUP: keeping the current TLS certificate: ", e.what());
+    }
   }
 }
 
@@ -130,7 +226,7 @@ asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why) {
   if (!write_error) {
     // Closing with unread input would reset the connection and could discard
     // the lines before the peer reads them: send FIN, drain until it closes.
-    transport::finish_sending(*peer);
+    transport::shutdown_sending(*peer);
     std::array<char, 512> sink;
     for (;;) {
       auto [ec, n] = co_await peer->async_read_some(asio::buffer(sink), use_tuple);
@@ -159,10 +255,11 @@ asio::awaitable<void> Server::wait_for_signal() {
   auto [ec, signal] = co_await signals_.async_wait(use_tuple);
   if (ec) co_return;
   log::warn("signal ", signal, " received");
-  for (auto& acceptor : acceptors_) {
-    boost::system::error_code ignored;
-    acceptor->close(ignored);
-  }
+  stopping_ = true;
+  boost::system::error_code ignored;
+  for (auto& acceptor : acceptors_) acceptor->close(ignored);
+  for (auto& acceptor : tls_acceptors_) acceptor->close(ignored);
+  for (tcp::socket* socket : handshake_sockets_) socket->close(ignored);
   Inbound shutdown{Inbound::Kind::shutdown, 0, nullptr, {}, {}};
   co_await post(inbox_, std::move(shutdown));
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "corochat/server/admission.hpp"
 #include "server/broadcaster.hpp"
@@ -25,21 +27,36 @@ class Server {
   // Starts accepting; the io_context's run() returns after shutdown.
   void start();
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
+  std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints() const;
 
  private:
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  using Acceptors = std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>;
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
+  boost::asio::awaitable<void> tls_handshake(boost::asio::ip::tcp::socket socket, AdmissionTicket ticket);
+  template <class Stream>
+  boost::asio::awaitable<void> open_session(Stream stream, AdmissionTicket ticket);
   boost::asio::awaitable<void> wait_for_signal();
   boost::asio::awaitable<void> report_stats_on_signal();
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why);
-  void listen_on(const boost::asio::ip::tcp::endpoint& endpoint);
+  boost::asio::awaitable<void> wait_for_reload();
+  void listen(const std::string& port, Acceptors& into);
+  void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
 
   boost::asio::io_context& io_;
   ServerOptions options_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
+  boost::asio::signal_set reload_signals_;  // SIGHUP, with TLS only
   Inbox inbox_;
+  std::size_t handshaking_ = 0;  // TLS connections not yet handed to the broadcaster
   Broadcaster broadcaster_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  Acceptors acceptors_;
+  Acceptors tls_acceptors_;
+  // Replaced whole on reload; each TLS connection keeps the one it began with.
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  // Their sockets, so that shutdown need not wait out the handshake timeout.
+  std::unordered_set<boost::asio::ip::tcp::socket*> handshake_sockets_;
+  bool stopping_ = false;   // a signal asked for shutdown
   std::shared_ptr<Admission> admission_;  // shared with the sessions' tickets
   std::size_t refusing_ = 0;               // refused connections still being told why
   ClientId next_client_ = 1;

@@ -171,7 +171,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         data = own_buffer.data();
       }
       if (ec) {
-        if (ec != asio::error::eof) ended = ec.message();
+        if (!transport::is_end_of_input(ec)) ended = ec.message();
         break;
       }
       last_input_ = Clock::now();
@@ -195,6 +195,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         }
       }
     }
+    input_done_ = true;
+    // The writer's last act waits for the peer (TLS close_notify): it has
+    // nothing more to wait for.
+    if (finishing_) close_transport();
     if (!quit && !closing_ && !aborted_) {
       Inbound message{Inbound::Kind::input_ended, id_, nullptr, {}, std::move(ended)};
       co_await post(inbox_, std::move(message));
@@ -235,7 +239,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     while (!transport_closed_) {
       if (queue_head_ == queue_.size()) {
         if (!closing_) return;  // until wake_writer
-        transport::finish_sending(stream_);
+        transport::shutdown_sending(stream_);
         break;
       }
       std::span<iovec, transport::max_write_lines> iovecs = transport::thread_iovecs();
@@ -273,7 +277,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     while (!transport_closed_) {
       if (queue_head_ == queue_.size()) {
         if (closing_) {
-          transport::finish_sending(stream_);
+          if (input_done_) break;  // the peer is gone: closing says the rest
+          finishing_ = true;
+          co_await transport::finish_sending(stream_);
           break;
         }
         writer_waiting_ = true;
@@ -444,6 +450,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool closing_ = false;
   bool aborted_ = false;
   bool transport_closed_ = false;
+  bool input_done_ = false;  // the reader has seen the end of input, or an error
+  bool finishing_ = false;   // the writer has sent all and is ending the stream
   int running_ = 2;  // reader and writer
   AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends
 };

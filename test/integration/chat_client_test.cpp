@@ -3,11 +3,13 @@
 // shown above the line being typed, with escape sequences neutralised.
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -347,4 +349,59 @@ TEST_CASE("a piped line the server cannot read is reported, and the lines after 
   INFO(client.output());
   CHECK(status == std::optional<int>(1));
   CHECK(client.output().find("!!") != std::string::npos);
+}
+
+TEST_CASE("chat-client talks over TLS, refuses a certificate it does not trust, and warns when insecure",
+          "[chat-client][tls]") {
+  char dir_name[] = "/tmp/chat-client-tls-XXXXXX";
+  REQUIRE(::mkdtemp(dir_name));
+  const std::string dir = dir_name;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  } cleanup{dir};
+  const std::string make_cert = "bash '" MAKE_CERT_PATH "' >/dev/null 2>&1 -o '";
+  REQUIRE(std::system((make_cert + dir + "/server'").c_str()) == 0);
+  REQUIRE(std::system((make_cert + dir + "/other'").c_str()) == 0);
+  const std::string cert = dir + "/server/chatd.crt";
+
+  ChatdProcess chatd({"--tls-cert", cert, "--tls-key", dir + "/server/chatd.key", "--tls-port", "0", "--no-plain"});
+  const std::string server = chatd.host() + ":" + chatd.port();
+  asio::io_context io;
+  auto bob = run_step(io, [&]() -> asio::awaitable<std::unique_ptr<Client>> {
+    auto client = std::make_unique<Client>(io.get_executor());
+    TlsOptions tls;
+    tls.enabled = true;
+    tls.ca_file = cert;
+    client->set_tls(tls);
+    auto ec = co_await client->connect(chatd.host(), chatd.port());
+    REQUIRE_FALSE(ec);
+    Event welcome = co_await client->hello("bob", patience);
+    REQUIRE(welcome.type() == "welcome");
+    co_return client;
+  }());
+
+  ChildProcess trusted;
+  start_piped(trusted, {server, "--nick", "trusting", "--tls", "--ca", cert});
+  write_all(trusted.input, "hello over TLS\n");
+  ::close(std::exchange(trusted.input, -1));
+  auto texts = run_step(io, collect_texts(*bob, "trusting", 1, patience));
+  INFO(trusted.output());
+  CHECK(texts == std::vector<std::string>{"hello over TLS"});
+  CHECK(trusted.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+
+  ChildProcess refusing;
+  start_piped(refusing, {server, "--nick", "refusing", "--ca", dir + "/other/chatd.crt"});
+  ::close(std::exchange(refusing.input, -1));
+  CHECK(refusing.wait_exit(std::chrono::seconds(10)) == std::optional<int>(1));
+  CHECK(refusing.output().find("certificate verify failed") != std::string::npos);
+
+  ChildProcess insecure;
+  start_piped(insecure, {server, "--nick", "careless", "--insecure"});
+  write_all(insecure.input, "unchecked\n");
+  ::close(std::exchange(insecure.input, -1));
+  texts = run_step(io, collect_texts(*bob, "careless", 1, patience));
+  CHECK(texts == std::vector<std::string>{"unchecked"});
+  CHECK(insecure.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+  CHECK(insecure.output().find("warning: --insecure") != std::string::npos);
 }

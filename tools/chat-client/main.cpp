@@ -33,15 +33,20 @@ namespace {
 
 constexpr std::string_view usage =
     "usage: chat-client [HOST:PORT] [--host HOST] [--port PORT] [--nick NICK] [--room ROOM]\n"
-    "                   [--password-file FILE] [--json] [--help] [--version]\n"
+    "                   [--password-file FILE] [--tls [--ca FILE] [--insecure]] [--json]\n"
+    "                   [--help] [--version]\n"
     "\n"
     "Connects to a chatd server (default 127.0.0.1:7000) and chats.\n"
     "  HOST:PORT             the server, in one argument ([::1]:7000 for IPv6)\n"
     "  --host HOST           server address (default 127.0.0.1)\n"
-    "  --port PORT           server port (default 7000)\n"
+    "  --port PORT           server port (default 7000, or 7443 with --tls)\n"
     "  --nick NICK           your nick (default: your login name)\n"
     "  --room ROOM           join ROOM after connecting and talk there\n"
     "  --password-file FILE  send the password on FILE's first line\n"
+    "  --tls                 connect with TLS, checking the server's certificate and name\n"
+    "                        against the system's trusted authorities\n"
+    "  --ca FILE             trust the PEM certificates in FILE instead (implies --tls)\n"
+    "  --insecure            TLS without checking the certificate (implies --tls; unsafe)\n"
     "  --json                print the server's protocol lines as received, one per line\n"
     "  --help, --version     this text; the version\n"
     "\n"
@@ -94,6 +99,7 @@ int fail(std::string_view message) {
 int main(int argc, char** argv) {
   Options options;
   std::string password_file;
+  bool port_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string& out) {
@@ -115,6 +121,14 @@ int main(int argc, char** argv) {
       if (!value(options.host) || options.host.empty()) return fail("--host needs an address");
     } else if (arg == "--port") {
       if (!value(options.port) || !valid_port(options.port)) return fail("--port needs a number 0-65535");
+      port_given = true;
+    } else if (arg == "--tls") {
+      options.tls.enabled = true;
+    } else if (arg == "--ca") {
+      if (!value(options.tls.ca_file) || options.tls.ca_file.empty()) return fail("--ca needs a file");
+      options.tls.enabled = true;
+    } else if (arg == "--insecure") {
+      options.tls.insecure = options.tls.enabled = true;
     } else if (arg == "--nick") {
       if (!value(options.nick) || !corochat::protocol::is_valid_nick(options.nick))
         return fail("--nick needs 1-32 of A-Z a-z 0-9 _ - . not starting with - or .");
@@ -125,11 +139,18 @@ int main(int argc, char** argv) {
       if (!value(password_file)) return fail("--password-file needs a file");
     } else if (!arg.starts_with("-")) {
       if (!split_endpoint(arg, options)) return fail("bad server address " + std::string(arg));
+      port_given = port_given || options.port != Options().port;
     } else {
       return fail("unknown option " + std::string(arg));
     }
   }
   if (options.nick.empty()) options.nick = nick_from_login(login_name());
+  if (options.tls.enabled && !port_given) options.port = "7443";
+  if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0)
+    return fail("cannot read " + options.tls.ca_file);
+  if (options.tls.insecure)
+    std::cerr << "chat-client: warning: --insecure: the server's certificate is not checked; anyone on the\n"
+                 "  network path can pose as the server and read the chat\n";
   if (!password_file.empty()) {
     std::ifstream in(password_file);
     if (!in) return fail("cannot read " + password_file);

@@ -171,6 +171,7 @@ asio::awaitable<int> Session::run() {
   bool registered_once = false;
   while (!finished_) {
     client_ = std::make_unique<Client>(io_.get_executor());
+    client_->set_tls(options_.tls);
     lost_ = false;
     boost::system::error_code ec = co_await client_->connect(options_.host, options_.port);
     if (!ec && !finished_) {

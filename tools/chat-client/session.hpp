@@ -31,6 +31,7 @@ struct Options {
   std::string nick;
   std::string room;      // joined after welcome and made current
   std::string password;  // empty: none
+  TlsOptions tls;        // --tls, --ca, --insecure
   bool json = false;         // print raw protocol lines
   bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
   bool colour = false;

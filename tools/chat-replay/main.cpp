@@ -21,13 +21,17 @@ namespace {
 using namespace corochat::replay;
 
 constexpr const char* usage_text =
-    "usage: chat-replay [--host H] [--port P] [--junit FILE] [--verbose] [--real-time] SCENARIO...\n"
+    "usage: chat-replay [--host H] [--port P] [--tls [--ca FILE] [--insecure]] [--junit FILE] [--verbose]\n"
+    "                   [--real-time] SCENARIO...\n"
     "       chat-replay record --listen [HOST:]PORT --upstream HOST:PORT --out FILE\n"
     "\n"
     "Runs each scenario file against the server (default 127.0.0.1:7000).\n"
     "Exit status: 0 all passed, 1 some failed, 2 a scenario file or the command line is wrong.\n"
     "\n"
     "  --host H, --port P   the server\n"
+    "  --tls                connect with TLS, checking the server's certificate and name\n"
+    "  --ca FILE            trust the PEM certificates in FILE (implies --tls)\n"
+    "  --insecure           TLS without checking the certificate (implies --tls; unsafe)\n"
     "  --junit FILE         also write a JUnit XML report\n"
     "  --verbose            show every line sent (>) and received (<)\n"
     "  --real-time          keep the recorded pauses (`pause` steps)\n"
@@ -101,6 +105,15 @@ int main(int argc, char** argv) {
       const char* v = value();
       if (!v) return usage_error("--port needs a value");
       options.port = v;
+    } else if (arg == "--tls") {
+      options.tls.enabled = true;
+    } else if (arg == "--ca") {
+      const char* v = value();
+      if (!v) return usage_error("--ca needs a file");
+      options.tls.ca_file = v;
+      options.tls.enabled = true;
+    } else if (arg == "--insecure") {
+      options.tls.insecure = options.tls.enabled = true;
     } else if (arg == "--junit") {
       const char* v = value();
       if (!v) return usage_error("--junit needs a file");
@@ -116,6 +129,8 @@ int main(int argc, char** argv) {
     }
   }
   if (files.empty()) return usage_error("no scenario file given");
+  if (options.tls.insecure)
+    std::cerr << "chat-replay: warning: --insecure: the server's certificate is not checked\n";
 
   // Every file is checked before anything runs.
   std::vector<Scenario> scenarios;

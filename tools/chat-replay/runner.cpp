@@ -66,6 +66,7 @@ class Runner {
         if (clients_.contains(step.client)) co_return fail(step, step.client + " is already connected");
         auto& c = clients_[step.client];
         c.connection = std::make_unique<Client>(executor_);
+        c.connection->set_tls(options_.tls);
         auto ec = co_await c.connection->connect(options_.host, options_.port);
         if (ec) co_return fail(step, "cannot connect to " + options_.host + ":" + options_.port + ": " + ec.message());
         co_return true;

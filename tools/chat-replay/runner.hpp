@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "corochat/client.hpp"
 #include "scenario.hpp"
 
 namespace corochat::replay {
@@ -13,6 +14,7 @@ namespace corochat::replay {
 struct RunOptions {
   std::string host = "127.0.0.1";
   std::string port = "7000";
+  TlsOptions tls;                  // --tls, --ca, --insecure
   bool real_time = false;          // honour `pause` steps
   std::ostream* traffic = nullptr;  // --verbose: every line sent and received
 };
