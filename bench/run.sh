@@ -17,8 +17,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # room (the bench joins its own), no flood limit, no per-IP limits, room for
 # every connection, and an outgoing queue that holds a window of fan-out.
 # The per-IP limits are added when this chatd has them (all bench clients share 127.0.0.1).
-CHATD_FLAGS=(--default-room "" --flood-rate 0 --max-clients 50000 --queue-bytes 8388608)
-CHATD_FLAGS_IF_KNOWN=(--max-per-ip 0 --connect-rate 0)
+CHATD_FLAGS=(--default-room "" --flood-rate 0 --max-clients 50000 --queue-bytes 8388608 --max-per-ip 0 --connect-rate 0)
 
 quick=0
 servers="chatd floor inspircd ngircd nats redis"
@@ -85,13 +84,6 @@ fi
 bin="$build_dir/bin"
 for program in chatd chat-floor chat-bench; do
   [ -x "$bin/$program" ] || { echo "run.sh: $bin/$program is missing (build first)" >&2; exit 1; }
-done
-
-chatd_help=$("$bin/chatd" --help)
-for ((i = 0; i < ${#CHATD_FLAGS_IF_KNOWN[@]}; i += 2)); do
-  if grep -q -- "${CHATD_FLAGS_IF_KNOWN[i]} " <<<"$chatd_help"; then
-    CHATD_FLAGS+=("${CHATD_FLAGS_IF_KNOWN[i]}" "${CHATD_FLAGS_IF_KNOWN[i + 1]}")
-  fi
 done
 
 # 10 000 connections need as many descriptors on each side.
