@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <fstream>
 #include <optional>
@@ -192,4 +193,34 @@ TEST_CASE("connect: refused connections are errors and exit status 1") {
 TEST_CASE("bad usage is exit status 2") {
   CHECK(run_bench({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1"}).exit_status == 2);
   CHECK(run_bench({"storm"}).exit_status == 2);
+}
+
+TEST_CASE("fanout over TLS: verified against the given CA, refused against the system's") {
+  char dir_template[] = "/tmp/chat-bench-tls-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  } cleanup{dir};
+  REQUIRE(std::system(("bash '" MAKE_CERT_PATH "' >/dev/null 2>&1 -o '" + dir + "'").c_str()) == 0);
+  std::vector<std::string> flags = bench_flags;
+  flags.insert(flags.end(), {"--tls-cert", dir + "/chatd.crt", "--tls-key", dir + "/chatd.key", "--tls-port", "0",
+                             "--no-plain"});
+  ChatdProcess chatd(flags);
+
+  auto args = common(chatd, "fanout");
+  args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "100", "--window", "16",
+                           "--duration", "1", "--warmup", "0.2"});
+  auto verified = args;
+  verified.insert(verified.end(), {"--ca", dir + "/chatd.crt"});
+  check_fanout(run_bench(verified), 5);
+
+  // The self-signed certificate is in no system trust store.
+  auto unverified = args;
+  unverified.push_back("--tls");
+  const BenchResult refused = run_bench(unverified);
+  INFO(refused.output);
+  CHECK(refused.exit_status == 1);
+  CHECK(refused.output.find("certificate verify failed") != std::string::npos);
 }

@@ -56,7 +56,7 @@ class Connections {
         std::string error = co_await connect_and_join(*c, options_, setup_timeout);
         if (!error.empty()) {
           if (errors_++ == 0) first_error_ = "connection " + std::to_string(i) + ": " + error;
-          c->client.close();
+          c->close();
           continue;
         }
         // Held open and no longer read: what the server says next to an idle
@@ -83,7 +83,7 @@ class Connections {
     }
     after_ = sample_process(options_.server_pid);
     for (auto& c : connections_)
-      if (c) c->client.close();
+      if (c) c->close();
   }
 
   Outcome report() const {

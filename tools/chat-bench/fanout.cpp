@@ -184,9 +184,9 @@ class Fanout {
   std::string nick(const char* kind, std::size_t i) const { return options_.nick_prefix + kind + std::to_string(i); }
 
   void close_all() {
-    for (auto& s : subscribers_) s->connection->client.close();
+    for (auto& s : subscribers_) s->connection->close();
     for (auto& p : publishers_) {
-      p->connection->client.close();
+      p->connection->close();
       p->wake.cancel();
     }
   }
@@ -248,7 +248,7 @@ class Fanout {
       }
       if (batch.empty()) continue;
       std::tuple<boost::system::error_code, std::size_t> written =
-          co_await asio::async_write(c.socket(), asio::buffer(batch), use_tuple);
+          co_await c.write(asio::buffer(batch));
       if (std::get<0>(written)) {
         if (!finished_ && p.error.empty()) p.error = "write: " + std::get<0>(written).message();
         break;
@@ -274,7 +274,7 @@ class Fanout {
     PublisherEvents events(p);
     for (;;) {
       std::tuple<boost::system::error_code, std::size_t> read =
-          co_await c.socket().async_read_some(c.read_space(), use_tuple);
+          co_await c.read_some(c.read_space());
       if (std::get<0>(read)) {
         if (!finished_ && p.error.empty()) p.error = "read: " + std::get<0>(read).message();
         co_return;
@@ -335,7 +335,7 @@ class Fanout {
     c.parse_input(events);  // whatever came with the join
     for (;;) {
       std::tuple<boost::system::error_code, std::size_t> read =
-          co_await c.socket().async_read_some(c.read_space(), use_tuple);
+          co_await c.read_some(c.read_space());
       if (std::get<0>(read)) {
         if (!finished_ && s.error.empty()) s.error = "read: " + std::get<0>(read).message();
         co_return;
@@ -347,7 +347,7 @@ class Fanout {
       if (!events.replies.empty()) {
         const std::string replies = std::exchange(events.replies, {});
         std::tuple<boost::system::error_code, std::size_t> written =
-            co_await asio::async_write(c.socket(), asio::buffer(replies), use_tuple);
+            co_await c.write(asio::buffer(replies));
         if (std::get<0>(written)) co_return;
       }
     }

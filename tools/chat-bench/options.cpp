@@ -34,7 +34,8 @@ protocols: corochat, irc, nats, redis, lines
 other options: --concurrency N (connections set up at once, default 200),
   --quickack / --no-quickack (acknowledge every read at once; default on for irc, nats, redis),
   --nick-prefix TEXT (default cb),
-  --irc-oper NAME:PASSWORD (irc publishers OPER and set user mode +F: ngIRCd's flood relief)
+  --irc-oper NAME:PASSWORD (irc publishers OPER and set user mode +F: ngIRCd's flood relief),
+  --tls, --ca FILE (implies --tls), --insecure (implies --tls; no certificate check): corochat over TLS
 )";
 }
 
@@ -101,6 +102,13 @@ ParsedOptions parse_options(const std::vector<std::string_view>& args) {
     if (arg == "--json") o.json = true;
     else if (arg == "--quickack") quickack = true;
     else if (arg == "--no-quickack") quickack = false;
+    else if (arg == "--tls") o.tls = true;
+    else if (arg == "--insecure") o.tls = o.insecure = true;
+    else if (arg == "--ca") {
+      if (i + 1 >= args.size()) return fail("--ca needs a value");
+      o.ca_file = std::string(args[++i]);
+      o.tls = true;
+    }
     else if (arg == "--help" || arg == "-h") return ParsedOptions{};
     else if (auto it = valued.find(arg); it != valued.end()) {
       if (i + 1 >= args.size()) return fail(std::string(arg) + " needs a value");
@@ -113,6 +121,7 @@ ParsedOptions parse_options(const std::vector<std::string_view>& args) {
   if (!have_proto) return fail("--proto is required (corochat, irc, nats, redis, lines)");
   if (o.port.empty()) return fail("--port is required");
   o.quickack = quickack.value_or(quickack_by_default(o.protocol));
+  if (o.tls && o.protocol != ProtocolKind::corochat) return fail("--tls is for --proto corochat");
   if (o.concurrency == 0) return fail("--concurrency must be at least 1");
   if (o.mode == Mode::fanout) {
     if (o.subscribers == 0) return fail("--subscribers must be at least 1");

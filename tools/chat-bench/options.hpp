@@ -37,6 +37,11 @@ struct Options {
   int server_pid = 0;
   bool json = false;
   bool quickack = false;
+  // TLS (corochat only): verify against the system's trust store or ca_file,
+  // host name included, unless insecure.
+  bool tls = false;
+  std::string ca_file;
+  bool insecure = false;
   std::string nick_prefix = "cb";
   std::string irc_oper;  // NAME:PASSWORD for IRC publishers (ngIRCd's +F)
 };
