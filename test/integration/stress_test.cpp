@@ -28,6 +28,14 @@ asio::awaitable<void> wait_until(asio::io_context& io, const Condition& done) {
   REQUIRE(done());
 }
 
+// Joins `room` and waits for the client's own `joined`: nothing said there
+// after this is missed.
+asio::awaitable<void> join(Client& client, const std::string& room) {
+  co_await send(client, request::join(room));
+  Event own = co_await client.next_of("joined", patience);
+  REQUIRE_FALSE(own.ec);
+}
+
 constexpr int chatters = 6;
 constexpr int per_room = 30;  // messages each chatter says in each of its rooms
 constexpr int flood_lines = 3000;
@@ -77,11 +85,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
     t.spawn([&, i]() -> asio::awaitable<void> {
       const std::string nick = "c" + std::to_string(i);
       auto me = co_await connect_client(t.io, chatd, nick);
-      for (const auto& room : rooms_of_chatter(i)) {
-        co_await send(*me, request::join(room));
-        Event own = co_await me->next_of("joined", patience);
-        REQUIRE_FALSE(own.ec);
-      }
+      for (const auto& room : rooms_of_chatter(i)) co_await join(*me, room);
       ++ready;
       co_await wait_until(t.io, everyone_ready);
 
@@ -134,9 +138,8 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
   // The flooder: 300 lines at once into room a. Each gets one reply.
   t.spawn([&]() -> asio::awaitable<void> {
     auto flooder = co_await connect_client(t.io, chatd, "flooder");
-    co_await send(*flooder, request::join("a"));
-    Event own = co_await flooder->next_of("joined", patience);
-    REQUIRE_FALSE(own.ec);
+    const std::string room = "a";
+    co_await join(*flooder, room);
     ++ready;
     co_await wait_until(t.io, everyone_ready);
     std::string burst;
@@ -158,9 +161,8 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
   // The bulk sender: 4 MB into its room at once, reading every echo, in order.
   t.spawn([&]() -> asio::awaitable<void> {
     auto bulk = co_await connect_client(t.io, chatd, "bulk");
-    co_await send(*bulk, request::join("bulk"));
-    Event own = co_await bulk->next_of("joined", patience);
-    REQUIRE_FALSE(own.ec);
+    const std::string room = "bulk";
+    co_await join(*bulk, room);
     ++ready;
     co_await wait_until(t.io, everyone_ready);
     std::string lines;
@@ -192,11 +194,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
     REQUIRE_FALSE(co_await slow->connect(chatd.host(), chatd.port()));
     Event welcome = co_await slow->hello("slow", patience);
     REQUIRE(welcome.type() == "welcome");
-    for (const char* room : {"a", "b", "bulk"}) {
-      co_await send(*slow, request::join(room));
-      Event own = co_await slow->next_of("joined", patience);
-      REQUIRE_FALSE(own.ec);
-    }
+    for (const std::string room : {"a", "b", "bulk"}) co_await join(*slow, room);
     ++ready;
     co_await wait_until(t.io, all_chatters_done);
     slow->close();
