@@ -44,7 +44,23 @@ asio::awaitable<void> Broadcaster::run() {
         co_await inbox_.async_receive(asio::as_tuple(asio::use_awaitable));
     if (std::get<0>(received)) break;
     on(std::get<1>(received));
+    // Whatever else is waiting is handled before anything is written, so a
+    // connection gets the lines of all of them in one write.
+    auto take = [this](boost::system::error_code ec, Inbound in) {
+      if (!ec) on(in);
+    };
+    for (int taken = 1; taken < max_messages_per_flush && !(shutting_down_ && connections_.empty()); ++taken)
+      if (!inbox_.try_receive(take)) break;
+    flush_delivered();
   }
+}
+
+void Broadcaster::flush_delivered() {
+  for (auto& connection : to_flush_) {
+    connection->flush_listed = false;
+    connection->flush();
+  }
+  to_flush_.clear();
 }
 
 void Broadcaster::on(Inbound& in) {
@@ -105,7 +121,13 @@ void Broadcaster::apply(Effects effects) {
     for (const auto& delivery : effects.deliveries)
       for (ClientId to : delivery.to) {
         auto it = connections_.find(to);
-        if (it != connections_.end() && !it->second->deliver(delivery.line)) too_slow_.push_back(to);
+        if (it == connections_.end()) continue;
+        if (!it->second->deliver(delivery.line)) {
+          too_slow_.push_back(to);
+        } else if (!it->second->flush_listed) {
+          it->second->flush_listed = true;
+          to_flush_.push_back(it->second);
+        }
       }
     for (const auto& [id, reason] : effects.closes)
       if (auto it = connections_.find(id); it != connections_.end()) {

@@ -31,6 +31,12 @@ class Broadcaster {
  private:
   void on(Inbound& in);
   void apply(Effects effects);
+  void flush_delivered();
+
+  // How many inbox messages are handled before what they delivered is
+  // written: enough to gather a burst of requests into one write per
+  // recipient, few enough that the first of them is not kept waiting.
+  static constexpr int max_messages_per_flush = 256;
   static Timestamp now();
 
   Inbox& inbox_;
@@ -38,6 +44,7 @@ class Broadcaster {
   ChatState state_;
   std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
+  std::vector<std::shared_ptr<Connection>> to_flush_;  // delivered to since the last flush
   bool shutting_down_ = false;
 };
 

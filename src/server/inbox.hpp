@@ -21,8 +21,13 @@ namespace corochat::server {
 class Connection {
  public:
   virtual ~Connection() = default;
-  // Queues a line. False when the queue would pass its bound: a slow consumer.
+  // Queues a line without writing it. False when the queue would pass its
+  // bound: a slow consumer.
   virtual bool deliver(const SharedLine& line) = 0;
+  // Starts writing what deliver() queued. The broadcaster calls it once per
+  // connection after a run of inbox messages, so that the lines of many
+  // requests leave in one write (like Redis's write-before-sleep).
+  virtual void flush() = 0;
   // Flush what is queued, then close (bounded by the close grace).
   virtual void close_after_flush() = 0;
   // Close now and drop what is queued.
@@ -32,6 +37,9 @@ class Connection {
   // client from filling the inbox ahead of everyone else.
   virtual void lines_handled() = 0;
   virtual const std::string& peer() const = 0;
+
+  // Kept by the broadcaster: the connection is in its list to flush.
+  bool flush_listed = false;
 };
 
 struct Inbound {

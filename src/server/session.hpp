@@ -82,8 +82,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (queued_bytes_ + line->size() > limits_.queue_bytes) return false;
     queued_bytes_ += line->size();
     queue_.push_back(line);
-    wake_writer();
     return true;
+  }
+
+  void flush() override {
+    if constexpr (transport::writes_directly<Stream>) {
+      if (!flush_posted_ && !waiting_writable_) write_queued();
+    } else {
+      wake_writer();
+    }
   }
 
   void close_after_flush() override {
@@ -224,7 +231,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       flush_posted_ = true;  // lines delivered until it runs leave in the same sendmsg
       asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
         self->flush_posted_ = false;
-        self->flush();
+        self->write_queued();
       });
     } else {
       if (writer_waiting_) wake_writer_.cancel();
@@ -234,11 +241,13 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // The plain TCP writer: plain handlers rather than a coroutine, so an idle
   // connection holds no writer frames. One non-blocking sendmsg for as many
   // queued lines as fit; it waits for room only when the socket buffer is full.
-  void flush() {
+  // The broadcaster's flush() runs it directly; the session's own wake-ups
+  // (closing, closed) post it.
+  void write_queued() {
     if (writer_done_) return;
     while (!transport_closed_) {
       if (queue_head_ == queue_.size()) {
-        if (!closing_) return;  // until wake_writer
+        if (!closing_) return;  // until flush() or wake_writer()
         transport::shutdown_sending(stream_);
         break;
       }
@@ -255,7 +264,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         stream_.async_wait(Stream::wait_write, [self = this->shared_from_this()](boost::system::error_code waited) {
           self->waiting_writable_ = false;
           if (waited) self->close_transport();
-          self->flush();
+          self->write_queued();
         });
         return;
       }
