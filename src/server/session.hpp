@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -81,6 +82,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (aborted_ || transport_closed_) return true;  // going away already
     if (queued_bytes_ + line->size() > limits_.queue_bytes) return false;
     queued_bytes_ += line->size();
+    if (queue_.capacity() == 0) queue_.reserve(queue_capacity_hint_);  // one allocation, not 1, 2, 4, ...
     queue_.push_back(line);
     return true;
   }
@@ -326,10 +328,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
     front_written_ = written;
     if (queue_head_ == queue_.size()) {
-      queue_.clear();
+      // An idle connection keeps no queue around after a burst (joins to its
+      // rooms arrive in bursts too: see Delivery::presence). Not `queue_ = {}`:
+      // that assigns an empty initializer list and keeps the capacity.
+      queue_capacity_hint_ = static_cast<std::uint32_t>(std::min<std::size_t>(queue_.capacity(), max_batch_lines * 16));
+      std::vector<SharedLine>().swap(queue_);
       queue_head_ = 0;
-      // An idle connection keeps no large queue around after a burst.
-      if (queue_.capacity() > kept_queue_capacity) queue_ = {};
     } else if (queue_head_ >= queue_.size() / 2) {
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
       queue_head_ = 0;
@@ -338,7 +342,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   void release_queue() {
-    queue_ = {};
+    std::vector<SharedLine>().swap(queue_);
     queue_head_ = 0;
     front_written_ = 0;
     queued_bytes_ = 0;
@@ -424,7 +428,6 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   static constexpr std::size_t max_batch_lines = 64;
   static constexpr std::size_t max_batch_bytes = 256 * 1024;
-  static constexpr std::size_t kept_queue_capacity = 64;
 
   Stream stream_;
   ClientId id_;
@@ -436,6 +439,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // idle connection's empty queue holds no memory.
   std::vector<SharedLine> queue_;
   std::size_t queue_head_ = 0;
+  std::uint32_t queue_capacity_hint_ = 16;  // how large the queue grew in its last burst
   std::size_t front_written_ = 0;  // bytes of the line at queue_head_ already sent
   std::size_t queued_bytes_ = 0;
   asio::steady_timer wake_writer_;  // waited on by the writer coroutine only, cancelled to wake it
