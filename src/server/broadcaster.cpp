@@ -29,7 +29,10 @@ std::string random_token() {
 }  // namespace
 
 Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, const std::size_t& handshaking)
-    : inbox_(inbox), handshaking_(handshaking), state_(std::move(config), random_token) {}
+    : inbox_(inbox),
+      handshaking_(handshaking),
+      state_(std::move(config), random_token),
+      presence_timer_(inbox.get_executor()) {}
 
 Timestamp Broadcaster::now() {
   using namespace std::chrono;
@@ -55,12 +58,40 @@ asio::awaitable<void> Broadcaster::run() {
   }
 }
 
+void Broadcaster::list_to_flush(const std::shared_ptr<Connection>& connection, bool presence) {
+  if (!presence) {
+    if (connection->flush_listed) return;
+    connection->flush_listed = true;
+    to_flush_.push_back(connection);
+    return;
+  }
+  if (connection->presence_listed) return;
+  connection->presence_listed = true;
+  presence_to_flush_.push_back(connection);
+  if (presence_to_flush_.size() > 1) return;  // the timer runs already
+  presence_timer_.expires_after(presence_delay);
+  presence_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) flush_presence();  // aborted only when the broadcaster is gone
+  });
+}
+
 void Broadcaster::flush_delivered() {
   for (auto& connection : to_flush_) {
     connection->flush_listed = false;
     connection->flush();
   }
   to_flush_.clear();
+}
+
+// A connection flushed meanwhile for other lines took its presence lines
+// along; flushing it again finds nothing to write.
+void Broadcaster::flush_presence() {
+  std::vector<std::shared_ptr<Connection>> due;
+  due.swap(presence_to_flush_);
+  for (auto& connection : due) {
+    connection->presence_listed = false;
+    connection->flush();
+  }
 }
 
 void Broadcaster::on(Inbound& in) {
@@ -124,9 +155,8 @@ void Broadcaster::apply(Effects effects) {
         if (it == connections_.end()) continue;
         if (!it->second->deliver(delivery.line)) {
           too_slow_.push_back(to);
-        } else if (!it->second->flush_listed) {
-          it->second->flush_listed = true;
-          to_flush_.push_back(it->second);
+        } else {
+          list_to_flush(it->second, delivery.presence);
         }
       }
     for (const auto& [id, reason] : effects.closes)

@@ -3,9 +3,11 @@
 // machine and hands the resulting lines to the sessions' queues.
 #pragma once
 
+#include <chrono>
 #include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "corochat/server/chat_state.hpp"
 #include "server/inbox.hpp"
@@ -31,12 +33,16 @@ class Broadcaster {
  private:
   void on(Inbound& in);
   void apply(Effects effects);
+  void list_to_flush(const std::shared_ptr<Connection>& connection, bool presence);
   void flush_delivered();
+  void flush_presence();
 
   // How many inbox messages are handled before what they delivered is
   // written: enough to gather a burst of requests into one write per
   // recipient, few enough that the first of them is not kept waiting.
   static constexpr int max_messages_per_flush = 256;
+  // How long a join or leave told to the other members may wait for company.
+  static constexpr std::chrono::milliseconds presence_delay{5};
   static Timestamp now();
 
   Inbox& inbox_;
@@ -45,6 +51,8 @@ class Broadcaster {
   std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
   std::vector<std::shared_ptr<Connection>> to_flush_;  // delivered to since the last flush
+  std::vector<std::shared_ptr<Connection>> presence_to_flush_;  // told only of joins and leaves since
+  boost::asio::steady_timer presence_timer_;  // runs while presence_to_flush_ is not empty
   bool shutting_down_ = false;
 };
 

@@ -36,6 +36,21 @@ void deliver(Effects& fx, const json::object& event, std::vector<ClientId> recip
   deliver(fx, serialize_line(event), event, std::move(recipients), requester, id);
 }
 
+// A join or leave: the requester's copy is its reply and leaves at once; the
+// other members' copy is presence.
+void tell_presence(Effects& fx, const json::object& event, std::vector<ClientId> recipients, ClientId requester,
+                   const RequestId& id) {
+  SharedLine shared;
+  if (auto self = std::find(recipients.begin(), recipients.end(), requester); self != recipients.end()) {
+    recipients.erase(self);
+    if (!id) shared = serialize_line(event);
+    fx.deliveries.push_back({id ? serialize_line(event, id) : shared, {requester}});
+  }
+  if (recipients.empty()) return;
+  if (!shared) shared = serialize_line(event);
+  fx.deliveries.push_back({std::move(shared), std::move(recipients), true});
+}
+
 void send(Effects& fx, ClientId to, const json::object& event, const RequestId& id = std::nullopt) {
   fx.deliveries.push_back({serialize_line(event, id), {to}});
 }
@@ -292,8 +307,8 @@ void ChatState::on(Context& ctx, const Part& req) {
   auto room = rooms_.find(req.room);
   std::vector<ClientId> recipients = room->second.members;  // the requester included
   remove_member(ctx.id, ctx.client, room);
-  deliver(ctx.fx, event::left(req.room, ctx.client.nick, LeaveReason::part, ctx.now), std::move(recipients),
-          ctx.id, ctx.request_id);
+  tell_presence(ctx.fx, event::left(req.room, ctx.client.nick, LeaveReason::part, ctx.now), std::move(recipients),
+                ctx.id, ctx.request_id);
 }
 
 void ChatState::on(Context& ctx, const Say& req) {
@@ -425,7 +440,7 @@ void ChatState::add_member(Effects& fx, ClientId id, Client& client, RoomMap::it
   room->second.members.push_back(id);
   room->second.last_activity = ++activity_clock_;
   client.rooms.push_back(room->first);
-  deliver(fx, event::joined(room->first, client.nick, now), room->second.members, id, request_id);
+  tell_presence(fx, event::joined(room->first, client.nick, now), room->second.members, id, request_id);
 }
 
 void ChatState::remove_member(ClientId id, Client& client, RoomMap::iterator room) {
@@ -448,7 +463,7 @@ void ChatState::drop_client(Effects& fx, ClientId id, LeaveReason reason, Timest
       remove_member(id, client, room);
       if (auto others = rooms_.find(name); others != rooms_.end() && !others->second.members.empty())
         fx.deliveries.push_back(
-            {serialize_line(event::left(name, client.nick, reason, now)), others->second.members});
+            {serialize_line(event::left(name, client.nick, reason, now)), others->second.members, true});
     }
     by_nick_.erase(fold_nick(client.nick));
   }

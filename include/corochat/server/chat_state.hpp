@@ -46,6 +46,11 @@ struct StateConfig {
 struct Delivery {
   SharedLine line;
   std::vector<ClientId> to;
+  // A join or leave told to the other members: it may wait a few
+  // milliseconds to share a write with the next ones. A room filling up (or
+  // everyone reconnecting after a restart) then costs a write per member per
+  // few joins, not per join.
+  bool presence = false;
 };
 
 // A connection the server closes on its own, after flushing what it was sent.
