@@ -121,9 +121,20 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // recycling allocator hands an operation any larger cached block, such as
   // one a channel message just freed, and that block is then held for as
   // long as the connection stays idle.
+  // (Asio maps std::allocator to that recycling allocator, hence a type of its own.)
+  template <class T>
+  struct ExactAllocator {
+    using value_type = T;
+    ExactAllocator() = default;
+    template <class U>
+    ExactAllocator(const ExactAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+    friend bool operator==(ExactAllocator, ExactAllocator) { return true; }
+  };
   template <class Handler>
   static auto exact_size(Handler handler) {
-    return asio::bind_allocator(std::allocator<void>(), std::move(handler));
+    return asio::bind_allocator(ExactAllocator<void>(), std::move(handler));
   }
 
   // Collects what the framer finds in one read, in order.
