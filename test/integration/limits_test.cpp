@@ -82,7 +82,7 @@ TEST_CASE("past --connect-rate new connections are refused with server_full, ope
 
 // The memory bound per connection (docs/security.md): an idle, registered
 // connection in a room of 100 costs at most 2.5 KB of chatd's heap (about
-// 1.6 KB measured; with a reader coroutine per connection it was 3.5 KB).
+// 1.45 KB measured; with a reader coroutine per connection it was 3.5 KB).
 TEST_CASE("8000 idle registered connections cost at most 2.5 KB of heap each", "[memory]") {
   raise_descriptor_limit();
   constexpr int connections = 8000;
