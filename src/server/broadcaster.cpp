@@ -19,6 +19,7 @@ std::string random_token() {
   static std::random_device source;
   static constexpr char hex[] = "0123456789abcdef";
   std::string token;
+  token.reserve(32);  // held per client: one right-sized allocation
   for (int i = 0; i < 4; ++i) {
     std::uint32_t word = source();
     for (int j = 0; j < 8; ++j, word >>= 4) token.push_back(hex[word & 0xf]);

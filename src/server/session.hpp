@@ -1,6 +1,9 @@
-// One client connection: a reader and a writer coroutine and a watchdog timer around
-// one stream. The session owns the stream, the line framer, the flood limit
-// and the bounded outgoing queue; everything else belongs to the broadcaster.
+// One client connection: a reader, a writer and a watchdog timer around one
+// stream. On plain TCP all three are completion handlers, so an idle
+// connection holds no coroutine frames; TLS streams keep a reader and a
+// writer coroutine. The session owns the stream, the line framer, the flood
+// limit and the bounded outgoing queue; everything else belongs to the
+// broadcaster.
 #pragma once
 
 #include <algorithm>
@@ -9,13 +12,16 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <type_traits>
 #include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -61,9 +67,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         limits_(limits),
         wake_writer_(stream_.get_executor(), Clock::time_point::max()),
         wake_reader_(stream_.get_executor(), Clock::time_point::max()),
-        watchdog_(stream_.get_executor()),
+        watchdog_(context_executor(stream_.get_executor())),
         last_input_(Clock::now()),
         registration_due_(last_input_ + limits.registration),
+        reader_(limits, last_input_),
         admission_(std::move(admission)) {}
 
   void start() {
@@ -72,7 +79,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       stream_.non_blocking(true, ignored);
     }
     auto self = this->shared_from_this();
-    asio::co_spawn(stream_.get_executor(), [self] { return self->read_loop(); }, log_failure("session reader"));
+    if constexpr (transport::reads_when_ready<Stream>)
+      asio::post(stream_.get_executor(), [self] { self->read_on(); });
+    else
+      asio::co_spawn(stream_.get_executor(), [self] { return self->read_loop(); }, log_failure("session reader"));
     if constexpr (!transport::writes_directly<Stream>)
       asio::co_spawn(stream_.get_executor(), [self] { return self->write_loop(); }, log_failure("session writer"));
     arm_watchdog();
@@ -110,12 +120,34 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void lines_handled() override {
     batch_pending_ = false;
-    wake_reader_.cancel();
+    if constexpr (transport::reads_when_ready<Stream>) resume_reader();
+    else wake_reader_.cancel();
   }
 
   const std::string& peer() const override { return peer_; }
 
  private:
+  // For the operations an idle connection keeps pending (the watchdog's and
+  // the reader's waits): allocated at their own size. Asio's default
+  // recycling allocator hands an operation any larger cached block, such as
+  // one a channel message just freed, and that block is then held for as
+  // long as the connection stays idle.
+  // (Asio maps std::allocator to that recycling allocator, hence a type of its own.)
+  template <class T>
+  struct ExactAllocator {
+    using value_type = T;
+    ExactAllocator() = default;
+    template <class U>
+    ExactAllocator(const ExactAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+    friend bool operator==(ExactAllocator, ExactAllocator) { return true; }
+  };
+  template <class Handler>
+  static auto exact_size(Handler handler) {
+    return asio::bind_allocator(ExactAllocator<void>(), std::move(handler));
+  }
+
   // Collects what the framer finds in one read, in order.
   struct LineCollector {
     std::vector<protocol::ParseResult>& items;
@@ -148,6 +180,90 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
           allowed ? "line longer than the server's max_line" : "too many requests, slow down", std::nullopt});
     }
   };
+
+  // The plain TCP reader: completion handlers rather than a coroutine, so an
+  // idle connection holds one pending wait_read and no frames. The same steps
+  // as read_loop: read until would_block, post each batch of lines, then wait
+  // until it is handled and the queue is back under half before reading on.
+  void read_on() {
+    std::span<char> shared = transport::thread_read_buffer();
+    for (;;) {
+      // Read first and wait only after would_block: the reactor is
+      // edge-triggered and async_wait does not read speculatively, so bytes
+      // that arrived while the batch was queued would raise no new event.
+      boost::system::error_code ec;
+      const std::size_t n = stream_.read_some(asio::buffer(shared.data(), read_size(shared.size())), ec);
+      if (ec == asio::error::would_block) {
+        stream_.async_wait(Stream::wait_read,
+                           exact_size([self = this->shared_from_this()](boost::system::error_code waited) {
+                             if (waited) self->end_input(waited);
+                             else self->read_on();
+                           }));
+        return;
+      }
+      if (ec) {
+        end_input(ec);
+        return;
+      }
+      last_input_ = Clock::now();
+      if (reader_.quit || closing_) continue;  // draining what arrives until the peer closes
+      std::vector<protocol::ParseResult> items;
+      LineCollector collector{items, reader_.flood, last_input_};
+      reader_.framer.feed({shared.data(), n}, collector);
+      reader_.quit = collector.quit;
+      if (items.empty()) continue;
+      Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
+      batch_pending_ = true;
+      inbox_.async_send(boost::system::error_code(), std::move(message),
+                        [self = this->shared_from_this()](boost::system::error_code) {
+                          self->reader_.paused = true;
+                          self->read_when_allowed();
+                        });
+      return;
+    }
+  }
+
+  // The paused reader reads on once its batch is handled and its queue is
+  // under half, or at once when the socket is closed (the read then fails).
+  bool may_read_on() const {
+    return transport_closed_ || (!batch_pending_ && queued_bytes_ <= limits_.queue_bytes / 2);
+  }
+
+  void read_when_allowed() {
+    if (!reader_.paused || !may_read_on()) return;
+    reader_.paused = false;
+    read_on();
+  }
+
+  // Called where the coroutine reader's wake-up timer was cancelled. Posted,
+  // not called: the broadcaster or the writer is in the middle of its work.
+  void resume_reader() {
+    if (!reader_.paused || reader_.resume_posted || !may_read_on()) return;
+    reader_.resume_posted = true;
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->reader_.resume_posted = false;
+      self->read_when_allowed();
+    });
+  }
+
+  void end_input(const boost::system::error_code& ec) {
+    input_done_ = true;
+    if (reader_.quit || closing_ || aborted_) {
+      reader_finished();
+      return;
+    }
+    std::string ended = transport::is_end_of_input(ec) ? "closed by peer" : ec.message();
+    tell_then(Inbound::Kind::input_ended, [self = this->shared_from_this()] { self->reader_finished(); },
+              std::move(ended));
+  }
+
+  // The handler reader's half of finished(): the last of reader and writer
+  // reports the session closed.
+  void reader_finished() {
+    if (--running_ > 0) return;
+    close_transport();
+    tell_then(Inbound::Kind::closed, [] {});
+  }
 
   asio::awaitable<void> read_loop() {
     protocol::LineFramer framer(limits_.max_line);
@@ -338,7 +454,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
       queue_head_ = 0;
     }
-    if (reader_waits_for_drain_ && queued_bytes_ <= limits_.queue_bytes / 2) wake_reader_.cancel();
+    if constexpr (transport::reads_when_ready<Stream>) resume_reader();
+    else if (reader_waits_for_drain_ && queued_bytes_ <= limits_.queue_bytes / 2) wake_reader_.cancel();
   }
 
   void release_queue() {
@@ -359,7 +476,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
                                       : last_input_ + limits_.idle;
     if (registration_pending_) due = std::min(due, registration_due_);
     watchdog_.expires_at(due);
-    watchdog_.async_wait([self = this->shared_from_this()](boost::system::error_code) { self->on_watchdog(); });
+    watchdog_.async_wait(exact_size([self = this->shared_from_this()](boost::system::error_code) { self->on_watchdog(); }));
   }
 
   void on_watchdog() {
@@ -397,8 +514,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   // Tells the broadcaster, waiting while the inbox is full, then goes on.
   template <class Next>
-  void tell_then(Inbound::Kind kind, Next next) {
-    Inbound message{kind, id_, nullptr, {}, {}};
+  void tell_then(Inbound::Kind kind, Next next, std::string detail = {}) {
+    Inbound message{kind, id_, nullptr, {}, std::move(detail)};
     inbox_.async_send(boost::system::error_code(), std::move(message),
                       [next = std::move(next)](boost::system::error_code) { next(); });
   }
@@ -422,8 +539,44 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     transport::close_now(stream_);
     wake_writer_.cancel();
     wake_writer();  // the TCP writer, when idle, learns of it only this way
-    wake_reader_.cancel();
+    if constexpr (transport::reads_when_ready<Stream>) resume_reader();
+    else wake_reader_.cancel();
     watchdog_.cancel();
+  }
+
+  // Plain TCP needs no wake-up timers: its reader and writer are handlers
+  // that are called, not coroutines that wait. A timer is ~100 bytes.
+  struct NoTimer {
+    template <class... Args>
+    explicit NoTimer(Args&&...) {}
+    void cancel() {}
+  };
+  template <bool handler_driven>
+  using WakeTimer = std::conditional_t<handler_driven, NoTimer, asio::steady_timer>;
+
+  // What the handler reader keeps between reads; the coroutine reader keeps
+  // it in its frame.
+  struct HandlerReader {
+    HandlerReader(const SessionLimits& limits, Clock::time_point now)
+        : framer(limits.max_line), flood(limits.flood_rate, limits.flood_burst, now) {}
+    protocol::LineFramer framer;
+    RateLimiter flood;
+    bool quit = false;           // a quit was read: later lines are not executed
+    bool paused = false;         // a batch was posted: waiting until it is handled and the queue drains
+    bool resume_posted = false;  // resume_reader has queued read_when_allowed
+  };
+  struct NoReader {
+    NoReader(const SessionLimits&, Clock::time_point) {}
+  };
+
+  // The watchdog's timer, and so its pending wait, hold the io_context's own
+  // executor (a pointer) rather than a type-erased any_io_executor: about
+  // 100 bytes less per idle connection.
+  using WatchdogTimer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+  static asio::io_context::executor_type context_executor(const asio::any_io_executor& executor) {
+    const auto* context = executor.target<asio::io_context::executor_type>();
+    if (!context) throw std::logic_error("a session's stream must run on an io_context");
+    return *context;
   }
 
   static constexpr std::size_t max_batch_lines = 64;
@@ -442,30 +595,32 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::uint32_t queue_capacity_hint_ = 16;  // how large the queue grew in its last burst
   std::size_t front_written_ = 0;  // bytes of the line at queue_head_ already sent
   std::size_t queued_bytes_ = 0;
-  asio::steady_timer wake_writer_;  // waited on by the writer coroutine only, cancelled to wake it
+  [[no_unique_address]] WakeTimer<transport::writes_directly<Stream>> wake_writer_;  // writer coroutine only
   bool writer_waiting_ = false;
   bool flush_posted_ = false;      // plain TCP: a flush is queued on the executor
   bool waiting_writable_ = false;  // plain TCP: waiting for room in the socket buffer
   bool writer_done_ = false;       // plain TCP: the writer has finished
 
-  asio::steady_timer wake_reader_;  // waited on by the reader only, until its batch is handled
+  [[no_unique_address]] WakeTimer<transport::reads_when_ready<Stream>> wake_reader_;  // reader coroutine only
   bool batch_pending_ = false;
   bool reader_waits_for_drain_ = false;
 
-  asio::steady_timer watchdog_;  // set only by arm_watchdog
+  WatchdogTimer watchdog_;  // set only by arm_watchdog
   Clock::time_point last_input_;
   Clock::time_point registration_due_;
-  bool registration_pending_ = true;
-  bool pinged_ = false;
   Clock::time_point pinged_at_;
   Clock::time_point close_deadline_ = Clock::time_point::max();
 
+  // The flags together, so they share padding.
+  bool registration_pending_ = true;
+  bool pinged_ = false;
   bool closing_ = false;
   bool aborted_ = false;
   bool transport_closed_ = false;
   bool input_done_ = false;  // the reader has seen the end of input, or an error
   bool finishing_ = false;   // the writer has sent all and is ending the stream
   int running_ = 2;  // reader and writer
+  [[no_unique_address]] std::conditional_t<transport::reads_when_ready<Stream>, HandlerReader, NoReader> reader_;
   AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends
 };
 

@@ -28,8 +28,7 @@ class LineFramer {
 
   // Drops the unfinished line (end of input discards it).
   void reset() {
-    partial_.clear();
-    partial_.shrink_to_fit();
+    release();
     skipping_ = false;
   }
 
@@ -38,6 +37,10 @@ class LineFramer {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     return line;
   }
+
+  // Frees the buffer, not just empties it: an idle connection holds no
+  // allocation for the long line it once sent.
+  void release() { std::string().swap(partial_); }
 
   std::size_t max_line_;
   std::string partial_;  // the start of a line whose '\n' has not arrived
@@ -63,7 +66,7 @@ void LineFramer::feed(std::string_view chunk, Sink& sink) {
     const char last = !piece.empty() ? piece.back() : (partial_.empty() ? '\0' : partial_.back());
     const std::size_t counted = last == '\r' ? total - 1 : total;
     if (counted > max_line_) {
-      partial_.clear();
+      release();
       skipping_ = !complete;
       sink.on_too_long();
       continue;
@@ -76,7 +79,7 @@ void LineFramer::feed(std::string_view chunk, Sink& sink) {
     } else {
       partial_.append(piece);
       if (auto line = strip_cr(partial_); !line.empty()) sink.on_line(line);
-      partial_.clear();
+      release();
     }
   }
 }
