@@ -592,7 +592,6 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // idle connection's empty queue holds no memory.
   std::vector<SharedLine> queue_;
   std::size_t queue_head_ = 0;
-  std::uint32_t queue_capacity_hint_ = 16;  // how large the queue grew in its last burst
   std::size_t front_written_ = 0;  // bytes of the line at queue_head_ already sent
   std::size_t queued_bytes_ = 0;
   [[no_unique_address]] WakeTimer<transport::writes_directly<Stream>> wake_writer_;  // writer coroutine only
@@ -612,6 +611,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   Clock::time_point close_deadline_ = Clock::time_point::max();
 
   // The flags together, so they share padding.
+  std::uint32_t queue_capacity_hint_ = 16;  // how large the queue grew in its last burst
   bool registration_pending_ = true;
   bool pinged_ = false;
   bool closing_ = false;
