@@ -265,36 +265,18 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     tell_then(Inbound::Kind::closed, [] {});
   }
 
+  // The reader of any other stream (TLS): a coroutine around async_read_some
+  // into a buffer of its own, since OpenSSL, not the socket, holds what is
+  // ready to read.
   asio::awaitable<void> read_loop() {
     protocol::LineFramer framer(limits_.max_line);
     RateLimiter flood(limits_.flood_rate, limits_.flood_burst, Clock::now());
-    // Only a stream that cannot be read the reactor way keeps a buffer of its own.
-    using OwnBuffer = std::conditional_t<transport::reads_when_ready<Stream>, std::monostate, std::array<char, 4096>>;
-    [[maybe_unused]] OwnBuffer own_buffer;
+    std::array<char, 4096> own_buffer;
     bool quit = false;
     std::string ended = "closed by peer";
     for (;;) {
-      boost::system::error_code ec;
-      std::size_t n = 0;
-      const char* data = nullptr;
-      if constexpr (transport::reads_when_ready<Stream>) {
-        // Read first and wait only after would_block: the reactor is
-        // edge-triggered and async_wait does not read speculatively, so bytes
-        // that arrived while this coroutine was busy would raise no new event.
-        std::span<char> shared = transport::thread_read_buffer();
-        n = stream_.read_some(asio::buffer(shared.data(), read_size(shared.size())), ec);
-        if (ec == asio::error::would_block) {
-          auto [waited] = co_await stream_.async_wait(Stream::wait_read, use_tuple);
-          if (!waited) continue;
-          ec = waited;
-        }
-        data = shared.data();
-      } else {
-        auto [read_ec, read_n] = co_await stream_.async_read_some(asio::buffer(own_buffer), use_tuple);
-        ec = read_ec;
-        n = read_n;
-        data = own_buffer.data();
-      }
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(own_buffer), use_tuple);
+      const char* data = own_buffer.data();
       if (ec) {
         if (!transport::is_end_of_input(ec)) ended = ec.message();
         break;
