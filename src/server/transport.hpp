@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -51,6 +53,20 @@ inline void close_now(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& st
 inline void shutdown_sending(boost::asio::ip::tcp::socket& socket) {
   boost::system::error_code ignored;
   socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+// Bytes written to the socket that the peer has not acknowledged yet (sent
+// or still unsent): once it is zero after shutdown_sending, everything the
+// server said has arrived, so a closing connection need not wait for the peer
+// to close its end. An error counts as nothing left: the socket is done.
+inline std::size_t unacknowledged_bytes(boost::asio::ip::tcp::socket& socket) {
+  int outstanding = 0;
+  if (::ioctl(socket.native_handle(), SIOCOUTQ, &outstanding) != 0) return 0;
+  return outstanding > 0 ? static_cast<std::size_t>(outstanding) : 0;
+}
+
+inline std::size_t unacknowledged_bytes(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream) {
+  return unacknowledged_bytes(stream.next_layer());
 }
 
 // The same for the coroutine writer, which every stream type shares.
