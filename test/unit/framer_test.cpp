@@ -252,3 +252,49 @@ TEST_CASE("framer: reset() ends skipping an over-long line", "[framer]") {
   framer.feed("abc\n", sink);
   CHECK(sink.log == std::vector<std::string>{"too_long", "line:abc"});
 }
+
+TEST_CASE("framer: an unfinished line never holds more than max_line+1 bytes of buffer", "[framer]") {
+  // A 16383-byte line arriving as 13107 + 3276 bytes (reads of that size)
+  // used to double its buffer to 26 KiB.
+  constexpr std::size_t max_line = 16384;
+  LineFramer framer(max_line);
+  RecordingSink sink;
+  const std::string line(16383, 'x');
+  framer.feed(std::string_view(line).substr(0, 13107), sink);
+  framer.feed(std::string_view(line).substr(13107), sink);
+  CHECK(framer.buffered() == 16383);
+  CHECK(framer.buffer_capacity() <= max_line + 1);
+  framer.feed("\n", sink);
+  CHECK(sink.lines.size() == 1);
+  CHECK(framer.buffer_capacity() <= std::string().capacity());  // freed
+}
+
+namespace {
+// Counts what produced nothing, beside the lines.
+struct IgnoringSink : RecordingSink {
+  std::size_t ignored = 0;
+  void on_ignored(std::size_t bytes) { ignored += bytes; }
+};
+}  // namespace
+
+TEST_CASE("framer: bytes that produce nothing are reported as ignored", "[framer]") {
+  LineFramer framer(8);
+  IgnoringSink sink;
+  framer.feed("\n\r\n\n", sink);  // empty lines: 4 bytes
+  CHECK(sink.ignored == 4);
+  framer.feed("abc\n", sink);  // a line: nothing ignored
+  CHECK(sink.ignored == 4);
+  framer.feed("0123456789", sink);  // too long: the 10 bytes so far
+  CHECK(sink.ignored == 14);
+  framer.feed("xyz", sink);  // the skipped tail
+  CHECK(sink.ignored == 17);
+  framer.feed("w\nok\n", sink);  // the tail's end and its newline
+  CHECK(sink.ignored == 19);
+  CHECK(sink.log == std::vector<std::string>{"line:abc", "too_long", "line:ok"});
+  framer.feed("ab", sink);
+  framer.feed("\r\n", sink);  // a split line is not ignored
+  CHECK(sink.ignored == 19);
+  framer.feed("\r", sink);
+  framer.feed("\n", sink);  // a split empty line is
+  CHECK(sink.ignored == 21);
+}
