@@ -86,3 +86,29 @@ TEST_CASE("rate limiter: rate 0 always allows", "[rate]") {
   RateLimiter with_burst(0, 20, t0);
   CHECK(allowed_at(with_burst, t0, 1000) == 1000);
 }
+
+TEST_CASE("rate limiter: a charge may go into debt, and nothing is allowed until the rate repays it", "[rate]") {
+  RateLimiter limiter(10, 20, t0);  // one token per 100 ms
+  limiter.charge(t0, 25);           // 20 there, 5 owed
+  CHECK(limiter.in_debt(t0));
+  CHECK_FALSE(limiter.allow(t0 + 400ms));  // 1 still owed
+  CHECK(limiter.out_of_debt_at(t0 + 400ms) == t0 + 500ms);
+  CHECK_FALSE(limiter.in_debt(t0 + 500ms));
+  CHECK_FALSE(limiter.allow(t0 + 500ms));  // out of debt, but no whole token yet
+  CHECK(limiter.allow(t0 + 600ms));
+}
+
+TEST_CASE("rate limiter: with rate 0 charges cost nothing", "[rate]") {
+  RateLimiter limiter(0, 20, t0);
+  limiter.charge(t0, 1e9);
+  CHECK_FALSE(limiter.in_debt(t0));
+  CHECK(limiter.out_of_debt_at(t0) == t0);
+  CHECK(limiter.allow(t0));
+}
+
+TEST_CASE("rate limiter: a clock that steps back refills nothing and takes nothing", "[rate]") {
+  RateLimiter limiter(10, 2, t0 + 1s);
+  REQUIRE(allowed_at(limiter, t0 + 1s, 2) == 2);
+  CHECK_FALSE(limiter.allow(t0));           // earlier than the last call
+  CHECK(limiter.allow(t0 + 1s + 100ms));    // the rate still counts from the latest time seen
+}
