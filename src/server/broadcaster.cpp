@@ -112,15 +112,13 @@ void Broadcaster::on(Inbound& in) {
       return;
     }
     case Inbound::Kind::lines:
-      for (auto& item : in.items) {
-        if (auto* request = std::get_if<protocol::Request>(&item))
-          apply(state_.handle(id, *request, now()));
-        else
-          apply(state_.reject(id, std::get<protocol::RequestError>(item)));
-      }
-      if (auto it = connections_.find(id); it != connections_.end()) it->second->lines_handled();
+      execute(id, std::move(in.items), 0);
+      return;
+    case Inbound::Kind::room_for_replies:
+      if (auto held = held_.extract(id)) execute(id, std::move(held.mapped().items), held.mapped().next);
       return;
     case Inbound::Kind::input_ended:
+      held_.erase(id);
       if (auto it = connections_.find(id); it != connections_.end()) {
         log::info("disconnect ", it->second->peer(), " id=", id, ": ", in.detail);
         apply(state_.disconnect(id, LeaveReason::disconnect, now()));
@@ -128,6 +126,7 @@ void Broadcaster::on(Inbound& in) {
       }
       return;
     case Inbound::Kind::closed:
+      held_.erase(id);
       apply(state_.disconnect(id, LeaveReason::disconnect, now()));
       connections_.erase(id);
       return;
@@ -146,6 +145,28 @@ void Broadcaster::on(Inbound& in) {
       apply(state_.shutdown());
       return;
   }
+}
+
+// A connection's requests run in order while its queue has room for their
+// replies. When it has none, the rest of the batch waits here until the
+// connection reports room again; its reader reads nothing more meanwhile, so
+// the order holds and the client is slowed, not cut off, by what it asked for.
+void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  const std::shared_ptr<Connection> connection = it->second;
+  for (; next < items.size(); ++next) {
+    if (!connection->has_room_for_replies()) {
+      held_[id] = HeldBatch{std::move(items), next};
+      connection->tell_when_room_for_replies();
+      return;
+    }
+    if (auto* request = std::get_if<protocol::Request>(&items[next]))
+      apply(state_.handle(id, *request, now()));
+    else
+      apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
+  }
+  connection->lines_handled();
 }
 
 void Broadcaster::apply(Effects effects) {

@@ -32,6 +32,7 @@ class Broadcaster {
 
  private:
   void on(Inbound& in);
+  void execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next);
   void apply(Effects effects);
   void list_to_flush(const std::shared_ptr<Connection>& connection, bool presence);
   void flush_delivered();
@@ -49,6 +50,12 @@ class Broadcaster {
   const std::size_t& handshaking_;
   ChatState state_;
   std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
+  // The rest of a batch whose connection had no room for more replies.
+  struct HeldBatch {
+    std::vector<protocol::ParseResult> items;
+    std::size_t next;  // the first not yet executed
+  };
+  std::unordered_map<ClientId, HeldBatch> held_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
   std::vector<std::shared_ptr<Connection>> to_flush_;  // delivered to since the last flush
   std::vector<std::shared_ptr<Connection>> presence_to_flush_;  // told only of joins and leaves since

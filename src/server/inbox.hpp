@@ -32,6 +32,13 @@ class Connection {
   virtual void close_after_flush() = 0;
   // Close now and drop what is queued.
   virtual void abort() = 0;
+  // Room in the outgoing queue for the replies to more requests: it is at
+  // most half full. The broadcaster stops executing a connection's batch when
+  // there is none, so that a client asking for many large replies at once
+  // (history of every room after a reconnect) is never cut off by them...
+  virtual bool has_room_for_replies() const = 0;
+  // ...and asks to be told (Inbound::Kind::room_for_replies) once there is.
+  virtual void tell_when_room_for_replies() = 0;
   // The broadcaster has handled the connection's last batch of lines: its
   // reader may read on. One batch in flight per connection keeps a flooding
   // client from filling the inbox ahead of everyone else.
@@ -48,6 +55,7 @@ struct Inbound {
   enum class Kind {
     opened,                 // a new connection (`connection` set)
     lines,                  // requests and rejected lines, in the order received
+    room_for_replies,       // the queue has drained: the held rest of a batch may go on
     input_ended,            // end of input or a read error (`detail` says which)
     closed,                 // the socket is closed and the session done
     idle,                   // silent for the idle time

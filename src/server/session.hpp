@@ -27,9 +27,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "corochat/protocol/framer.hpp"
 #include "corochat/server/admission.hpp"
-#include "corochat/server/rate_limiter.hpp"
+#include "corochat/server/request_reader.hpp"
 #include "server/inbox.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"
@@ -90,7 +89,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   bool deliver(const SharedLine& line) override {
     if (aborted_ || transport_closed_) return true;  // going away already
-    if (queued_bytes_ + line->size() > limits_.queue_bytes) return false;
+    // A line is never too big for an empty queue: a client is slow when its
+    // queue overflows, not when one reply (a welcome with a long MOTD, a
+    // `who` of a big server) is larger than the bound.
+    if (queued_bytes_ > 0 && queued_bytes_ + line->size() > limits_.queue_bytes) return false;
     queued_bytes_ += line->size();
     if (queue_.capacity() == 0) queue_.reserve(queue_capacity_hint_);  // one allocation, not 1, 2, 4, ...
     queue_.push_back(line);
@@ -116,6 +118,13 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void abort() override {
     aborted_ = true;
     close_transport();
+  }
+
+  bool has_room_for_replies() const override { return queued_bytes_ <= limits_.queue_bytes / 2; }
+
+  void tell_when_room_for_replies() override {
+    report_room_ = true;
+    report_room_if_any();
   }
 
   void lines_handled() override {
@@ -148,78 +157,73 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     return asio::bind_allocator(ExactAllocator<void>(), std::move(handler));
   }
 
-  // Collects what the framer finds in one read, in order.
-  struct LineCollector {
-    std::vector<protocol::ParseResult>& items;
-    RateLimiter& flood;
-    Clock::time_point now;
-    bool quit = false;
-
-    void on_line(std::string_view line) {
-      if (quit) return;  // lines after a quit are not executed
-      protocol::ParseResult parsed = protocol::parse_request(line);
-      if (!flood.allow(now)) {
-        protocol::RequestId id;
-        if (auto* r = std::get_if<protocol::Request>(&parsed)) id = std::move(r->id);
-        else id = std::move(std::get<protocol::RequestError>(parsed).id);
-        items.emplace_back(protocol::RequestError{protocol::ErrorCode::rate_limited,
-                                                  "too many requests, slow down", std::move(id)});
-        return;
-      }
-      if (auto* r = std::get_if<protocol::Request>(&parsed); r && std::holds_alternative<protocol::Quit>(r->body))
-        quit = true;
-      items.push_back(std::move(parsed));
-    }
-    // Every line, too long or not, gets exactly one reply, and counts
-    // toward the flood limit.
-    void on_too_long() {
-      if (quit) return;
-      const bool allowed = flood.allow(now);
-      items.emplace_back(protocol::RequestError{
-          allowed ? protocol::ErrorCode::line_too_long : protocol::ErrorCode::rate_limited,
-          allowed ? "line longer than the server's max_line" : "too many requests, slow down", std::nullopt});
-    }
-  };
-
   // The plain TCP reader: completion handlers rather than a coroutine, so an
-  // idle connection holds one pending wait_read and no frames. The same steps
-  // as read_loop: read until would_block, post each batch of lines, then wait
-  // until it is handled and the queue is back under half before reading on.
+  // idle connection holds one pending wait_read and no frames. One read per
+  // call: a read that makes requests posts them and waits until they are
+  // handled and the queue is back under half; any other read is followed by
+  // the next one in a later turn of the event loop, so a peer that sends
+  // nothing but empty lines cannot keep the loop to itself.
   void read_on() {
-    std::span<char> shared = transport::thread_read_buffer();
-    for (;;) {
-      // Read first and wait only after would_block: the reactor is
-      // edge-triggered and async_wait does not read speculatively, so bytes
-      // that arrived while the batch was queued would raise no new event.
-      boost::system::error_code ec;
-      const std::size_t n = stream_.read_some(asio::buffer(shared.data(), read_size(shared.size())), ec);
-      if (ec == asio::error::would_block) {
-        stream_.async_wait(Stream::wait_read,
-                           exact_size([self = this->shared_from_this()](boost::system::error_code waited) {
-                             if (waited) self->end_input(waited);
-                             else self->read_on();
-                           }));
-        return;
-      }
-      if (ec) {
-        end_input(ec);
-        return;
-      }
-      last_input_ = Clock::now();
-      if (reader_.quit || closing_) continue;  // draining what arrives until the peer closes
-      std::vector<protocol::ParseResult> items;
-      LineCollector collector{items, reader_.flood, last_input_};
-      reader_.framer.feed({shared.data(), n}, collector);
-      reader_.quit = collector.quit;
-      if (items.empty()) continue;
-      Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
-      batch_pending_ = true;
-      inbox_.async_send(boost::system::error_code(), std::move(message),
-                        [self = this->shared_from_this()](boost::system::error_code) {
-                          self->reader_.paused = true;
-                          self->read_when_allowed();
-                        });
+    // Read first and wait only after would_block: the reactor is
+    // edge-triggered and async_wait does not read speculatively, so bytes
+    // that arrived while the batch was queued would raise no new event.
+    std::span<char> buffer = transport::thread_read_buffer();
+    boost::system::error_code ec;
+    const std::size_t n = stream_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == asio::error::would_block) {
+      stream_.async_wait(Stream::wait_read,
+                         exact_size([self = this->shared_from_this()](boost::system::error_code waited) {
+                           if (waited) self->end_input(waited);
+                           else self->read_on();
+                         }));
       return;
+    }
+    if (ec) {
+      end_input(ec);
+      return;
+    }
+    last_input_ = Clock::now();
+    std::vector<protocol::ParseResult> items;
+    if (closing_) reader_.requests.discard(n, last_input_);  // drained until the peer closes
+    else items = reader_.requests.feed({buffer.data(), n}, last_input_);
+    if (items.empty()) {
+      read_in_a_later_turn();
+      return;
+    }
+    Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
+    batch_pending_ = true;
+    inbox_.async_send(boost::system::error_code(), std::move(message),
+                      [self = this->shared_from_this()](boost::system::error_code) {
+                        self->reader_.paused = true;
+                        self->read_when_allowed();
+                      });
+  }
+
+  // After a read that made no request: read again once others had their
+  // turn, or, when such input has spent the flood budget, once the rate has
+  // paid it back (the watchdog wakes the reader then).
+  void read_in_a_later_turn() {
+    const Clock::time_point at = reader_.requests.read_again_at(last_input_);
+    if (at > last_input_) {
+      reader_.throttled_until = at;
+      watchdog_.cancel();  // its handler re-reads the deadlines
+      return;
+    }
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->read_on(); });
+  }
+
+  bool reader_throttled() const {
+    if constexpr (transport::reads_when_ready<Stream>) return reader_.throttled_until != Clock::time_point{};
+    else return false;
+  }
+
+  // The throttled reader reads on when its time comes, or at once when the
+  // socket is closed (the read then fails and ends the reader).
+  void wake_throttled_reader(Clock::time_point now) {
+    if constexpr (transport::reads_when_ready<Stream>) {
+      if (!reader_throttled() || (now < reader_.throttled_until && !transport_closed_)) return;
+      reader_.throttled_until = {};
+      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->read_on(); });
     }
   }
 
@@ -248,7 +252,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void end_input(const boost::system::error_code& ec) {
     input_done_ = true;
-    if (reader_.quit || closing_ || aborted_) {
+    if (reader_.requests.quit() || closing_ || aborted_) {
       reader_finished();
       return;
     }
@@ -269,10 +273,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // into a buffer of its own, since OpenSSL, not the socket, holds what is
   // ready to read.
   asio::awaitable<void> read_loop() {
-    protocol::LineFramer framer(limits_.max_line);
-    RateLimiter flood(limits_.flood_rate, limits_.flood_burst, Clock::now());
+    RequestReader requests(limits_.max_line, limits_.flood_rate, limits_.flood_burst, Clock::now());
     std::array<char, 4096> own_buffer;
-    bool quit = false;
     std::string ended = "closed by peer";
     for (;;) {
       auto [ec, n] = co_await stream_.async_read_some(asio::buffer(own_buffer), use_tuple);
@@ -282,11 +284,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
         break;
       }
       last_input_ = Clock::now();
-      if (quit || closing_) continue;  // draining what arrives until the peer closes
       std::vector<protocol::ParseResult> items;
-      LineCollector collector{items, flood, last_input_};
-      framer.feed({data, n}, collector);
-      quit = collector.quit;
+      if (closing_) requests.discard(n, last_input_);  // drained until the peer closes
+      else items = requests.feed({data, n}, last_input_);
+      // Input that made no request and spent the flood budget waits for the rate.
+      for (auto now = Clock::now(); requests.read_again_at(now) > now && !transport_closed_; now = Clock::now()) {
+        wake_reader_.expires_at(requests.read_again_at(now));
+        co_await wake_reader_.async_wait(use_tuple);
+      }
       if (!items.empty()) {
         Inbound message{Inbound::Kind::lines, id_, nullptr, std::move(items), {}};
         batch_pending_ = true;
@@ -306,23 +311,11 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     // The writer's last act waits for the peer (TLS close_notify): it has
     // nothing more to wait for.
     if (finishing_) close_transport();
-    if (!quit && !closing_ && !aborted_) {
+    if (!requests.quit() && !closing_ && !aborted_) {
       Inbound message{Inbound::Kind::input_ended, id_, nullptr, {}, std::move(ended)};
       co_await post(inbox_, std::move(message));
     }
     co_await finished();
-  }
-
-  // How much to read at once: as much as the thread's buffer takes, unless
-  // the replies to that many requests might not fit in what is left of half
-  // the queue (a 2-byte request can get a 70-byte error). The kernel keeps
-  // the rest for the next read.
-  std::size_t read_size(std::size_t buffer_size) const {
-    constexpr std::size_t max_reply_per_request_byte = 40;
-    constexpr std::size_t min_read = 4096;
-    const std::size_t half = limits_.queue_bytes / 2;
-    const std::size_t room = half > queued_bytes_ ? half - queued_bytes_ : 0;
-    return std::clamp(room / max_reply_per_request_byte, std::min(min_read, buffer_size), buffer_size);
   }
 
   void wake_writer() {
@@ -438,6 +431,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
     if constexpr (transport::reads_when_ready<Stream>) resume_reader();
     else if (reader_waits_for_drain_ && queued_bytes_ <= limits_.queue_bytes / 2) wake_reader_.cancel();
+    report_room_if_any();
+  }
+
+  // The broadcaster stopped executing this connection's requests until its
+  // queue had room for their replies: tell it when there is.
+  void report_room_if_any() {
+    if (!report_room_ || !has_room_for_replies() || transport_closed_) return;
+    report_room_ = false;
+    tell_then(Inbound::Kind::room_for_replies, [] {});
   }
 
   void release_queue() {
@@ -453,10 +455,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // instead of a coroutine's frames (about 1 KB less per connection).
   void arm_watchdog() {
     if (transport_closed_) return;
-    Clock::time_point due = closing_ ? close_deadline_
+    Clock::time_point due = closing_ ? std::min(close_deadline_, next_close_check())
                             : pinged_ ? pinged_at_ + limits_.idle_grace
                                       : last_input_ + limits_.idle;
     if (registration_pending_) due = std::min(due, registration_due_);
+    if constexpr (transport::reads_when_ready<Stream>)
+      if (reader_throttled()) due = std::min(due, reader_.throttled_until);
     watchdog_.expires_at(due);
     watchdog_.async_wait(exact_size([self = this->shared_from_this()](boost::system::error_code) { self->on_watchdog(); }));
   }
@@ -464,8 +468,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void on_watchdog() {
     if (transport_closed_) return;
     const auto now = Clock::now();
+    wake_throttled_reader(now);
     if (closing_) {
-      if (now >= close_deadline_) close_transport();
+      if (now >= close_deadline_ || peer_has_everything()) close_transport();
       arm_watchdog();
       return;
     }
@@ -475,6 +480,34 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       return;
     }
     check_idle(now);
+  }
+
+  // A plain TCP close is complete once the last byte and the FIN are sent,
+  // the peer has acknowledged them, and no input is left unread (closing with
+  // unread input would reset the connection): waiting on for the peer to
+  // close its end, up to the close grace, would only keep the place taken.
+  // A TLS close waits for the peer's close_notify within the grace.
+  bool peer_has_everything() {
+    if constexpr (transport::writes_directly<Stream>) {
+      if (!writer_done_) return false;
+      boost::system::error_code ec;
+      const std::size_t unread = stream_.available(ec);
+      return ec || (unread == 0 && transport::unacknowledged_bytes(stream_) == 0);
+    } else {
+      return false;
+    }
+  }
+
+  // While a plain TCP close waits for the peer's acknowledgement: soon after
+  // the FIN (a LAN acknowledges within a millisecond), then less often.
+  Clock::time_point next_close_check() const {
+    if constexpr (transport::writes_directly<Stream>) {
+      const auto now = Clock::now();
+      const auto elapsed = now - (close_deadline_ - limits_.close_grace);
+      return now + std::clamp<Clock::duration>(elapsed / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(50));
+    } else {
+      return Clock::time_point::max();
+    }
   }
 
   void check_idle(Clock::time_point now) {
@@ -521,8 +554,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     transport::close_now(stream_);
     wake_writer_.cancel();
     wake_writer();  // the TCP writer, when idle, learns of it only this way
-    if constexpr (transport::reads_when_ready<Stream>) resume_reader();
-    else wake_reader_.cancel();
+    if constexpr (transport::reads_when_ready<Stream>) {
+      resume_reader();
+      wake_throttled_reader(Clock::now());
+    } else {
+      wake_reader_.cancel();
+    }
     watchdog_.cancel();
   }
 
@@ -540,10 +577,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // it in its frame.
   struct HandlerReader {
     HandlerReader(const SessionLimits& limits, Clock::time_point now)
-        : framer(limits.max_line), flood(limits.flood_rate, limits.flood_burst, now) {}
-    protocol::LineFramer framer;
-    RateLimiter flood;
-    bool quit = false;           // a quit was read: later lines are not executed
+        : requests(limits.max_line, limits.flood_rate, limits.flood_burst, now) {}
+    RequestReader requests;
+    Clock::time_point throttled_until{};  // set: input that made no request spent the budget
     bool paused = false;         // a batch was posted: waiting until it is handled and the queue drains
     bool resume_posted = false;  // resume_reader has queued read_when_allowed
   };
@@ -601,6 +637,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool transport_closed_ = false;
   bool input_done_ = false;  // the reader has seen the end of input, or an error
   bool finishing_ = false;   // the writer has sent all and is ending the stream
+  bool report_room_ = false;  // the broadcaster waits for room for replies
   int running_ = 2;  // reader and writer
   [[no_unique_address]] std::conditional_t<transport::reads_when_ready<Stream>, HandlerReader, NoReader> reader_;
   AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends

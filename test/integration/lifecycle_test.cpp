@@ -154,6 +154,31 @@ TEST_CASE("SIGTERM sends bye shutdown to everyone and exits 0") {
   CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
 }
 
+TEST_CASE("SIGTERM exits as soon as every bye is acknowledged even if no client closes") {
+  ChatdProcess chatd({"--max-per-ip", "0", "--connect-rate", "0"});  // the default close grace: 5 s
+  AsyncTest t;
+  std::vector<std::unique_ptr<Client>> clients;
+  std::chrono::steady_clock::time_point signalled;
+  t.spawn([&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(co_await connect_client(t.io, chatd, "idle" + std::to_string(i)));
+      co_await expect(*clients.back(), "joined");
+    }
+    signalled = std::chrono::steady_clock::now();
+    chatd.signal(SIGTERM);
+    for (auto& c : clients) {
+      Event bye = co_await c->next_of("bye", patience);
+      REQUIRE_FALSE(bye.ec);
+    }
+    // Each keeps its end open.
+  });
+  t.run();
+  REQUIRE(chatd.wait_exit(std::chrono::seconds(10)) == 0);
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  INFO("exit " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms after SIGTERM");
+  CHECK(took < 1s);
+}
+
 TEST_CASE("SIGTERM twice at once, as timeout(1) sends it, still shuts down gracefully") {
   ChatdProcess chatd;
   AsyncTest t;

@@ -161,3 +161,21 @@ TEST_CASE("a quitting peer that never closes is closed after --close-grace") {
   // The client keeps its end open; chatd closes its own after the grace.
   CHECK(counter_reaches(chatd, "connections", 0));
 }
+
+TEST_CASE("a quitting peer that keeps its socket open is let go once it has acknowledged everything") {
+  ChatdProcess chatd;  // the default close grace: 5 s
+  AsyncTest t;
+  std::unique_ptr<Client> quitter;
+  t.spawn([&]() -> asio::awaitable<void> {
+    quitter = co_await connect_client(t.io, chatd, "quitter");
+    co_await send(*quitter, request::of_type("quit"));
+    co_await expect(*quitter, "joined");
+    co_await expect(*quitter, "bye", "reason", "quit");
+  });
+  t.run();
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(counter_reaches(chatd, "connections", 0));
+  // Its kernel acknowledged the bye and the FIN within a millisecond or so:
+  // nothing is left to wait for, and the place is free long before the grace.
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+}
