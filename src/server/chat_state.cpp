@@ -1,6 +1,7 @@
 #include "corochat/server/chat_state.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 
 #include "corochat/protocol/names.hpp"
@@ -55,6 +56,11 @@ void send(Effects& fx, ClientId to, const json::object& event, const RequestId& 
   fx.deliveries.push_back({serialize_line(event, id), {to}});
 }
 
+
+// The reply budget's clock: the request's time stamp (the state reads no clock).
+RateLimiter::Clock::time_point budget_time(Timestamp now) {
+  return RateLimiter::Clock::time_point(std::chrono::milliseconds(now));
+}
 
 }  // namespace
 
@@ -243,6 +249,7 @@ void ChatState::on(Context& ctx, const Hello& hello) {
   }
 
   ctx.client.registered = true;
+  ctx.client.replies = RateLimiter(config_.reply_rate, config_.reply_burst, budget_time(ctx.now));
   ctx.client.nick = nick;
   ctx.client.token = make_token_();
   by_nick_[std::move(folded)] = ctx.id;
@@ -341,10 +348,22 @@ void ChatState::on(Context& ctx, const PrivateMessage& req) {
   deliver(ctx.fx, pm, {to, ctx.id}, ctx.id, ctx.request_id);
 }
 
+bool ChatState::reply_budget_ok(Context& ctx) {
+  if (!ctx.client.replies.in_debt(budget_time(ctx.now))) return true;
+  ctx.fail(ErrorCode::rate_limited, "too much history, who and rooms data asked for, slow down");
+  return false;
+}
+
+void ChatState::charge_reply(Context& ctx) {
+  ctx.client.replies.charge(budget_time(ctx.now), static_cast<double>(ctx.fx.deliveries.back().line->size()));
+}
+
 void ChatState::on(Context& ctx, const Who& req) {
   std::vector<std::string> nicks;
+  if (req.room && !is_valid_room(*req.room))
+    return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
+  if (!reply_budget_ok(ctx)) return;
   if (req.room) {
-    if (!is_valid_room(*req.room)) return ctx.fail(ErrorCode::bad_room, "a room is 1-64 of A-Z a-z 0-9 _ - .");
     if (auto room = rooms_.find(*req.room); room != rooms_.end())
       for (ClientId m : room->second.members) nicks.push_back(clients_.at(m).nick);
   } else {
@@ -353,13 +372,16 @@ void ChatState::on(Context& ctx, const Who& req) {
   }
   std::sort(nicks.begin(), nicks.end());
   ctx.reply(event::who(req.room ? &*req.room : nullptr, nicks));
+  charge_reply(ctx);
 }
 
 void ChatState::on(Context& ctx, const ListRooms&) {
+  if (!reply_budget_ok(ctx)) return;
   std::vector<std::pair<std::string, std::size_t>> list;
   for (const auto& [name, room] : rooms_)  // a std::map: already sorted by bytes
     if (!room.members.empty()) list.emplace_back(name, room.members.size());
   ctx.reply(event::rooms(list));
+  charge_reply(ctx);
 }
 
 void ChatState::on(Context& ctx, const History& req) {
@@ -368,6 +390,7 @@ void ChatState::on(Context& ctx, const History& req) {
   const auto& mine = ctx.client.rooms;
   if (std::find(mine.begin(), mine.end(), req.room) == mine.end())
     return ctx.fail(ErrorCode::not_in_room, "not a member of " + req.room);
+  if (!reply_budget_ok(ctx)) return;
 
   const Room& r = rooms_.find(req.room)->second;
   const auto limit = static_cast<std::uint64_t>(std::min<std::int64_t>(
@@ -387,6 +410,7 @@ void ChatState::on(Context& ctx, const History& req) {
   }
   std::reverse(picked.begin(), picked.end());
   ctx.fx.deliveries.push_back({history_line(req.room, picked, ctx.request_id), {ctx.id}});
+  charge_reply(ctx);
 }
 
 void ChatState::on(Context& ctx, const Ping&) { ctx.reply(event::pong()); }

@@ -82,13 +82,15 @@ const std::vector<Option>& options() {
          cl.options.state.default_room = v;
          return v.empty() || protocol::is_valid_room(v);
        }},
-      {"--max-line", "BYTES", "longest request line (default 16384)",
+      {"--max-line", "BYTES", "longest request line, 64 to 16777216 (default 16384)",
        size_into(&ServerOptions::session, &SessionLimits::max_line)},
       {"--max-text", "BYTES", "longest message text (default 4096)",
        size_into(&ServerOptions::state, &StateConfig::max_text)},
-      {"--queue-bytes", "BYTES", "outgoing queue per connection; a client past it is disconnected (default 1048576)",
+      {"--queue-bytes", "BYTES",
+       "outgoing queue per connection; a client past it is disconnected; at least the longest line chatd sends "
+       "(default 1048576)",
        size_into(&ServerOptions::session, &SessionLimits::queue_bytes)},
-      {"--history", "N", "messages kept per room (default 100)",
+      {"--history", "N", "messages kept per room, at most 1000000 (default 100)",
        size_into(&ServerOptions::state, &StateConfig::history)},
       {"--max-rooms", "N", "rooms kept with members or history (default 1000)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms)},
@@ -106,6 +108,20 @@ const std::vector<Option>& options() {
          std::size_t n = 0;
          if (!parse_size(v, n) || n == 0) return false;
          cl.options.session.flood_burst = static_cast<double>(n);
+         return true;
+       }},
+      {"--reply-rate", "BYTES", "history, who and rooms reply bytes a second per connection; 0 disables (default 262144)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n)) return false;
+         cl.options.state.reply_rate = static_cast<double>(n);
+         return true;
+       }},
+      {"--reply-burst", "BYTES", "...allowed at once above that rate (default 2097152)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || n == 0) return false;
+         cl.options.state.reply_burst = static_cast<double>(n);
          return true;
        }},
       {"--max-per-ip", "N", "open connections per IPv4 address or IPv6 /64; 0 disables (default 16)",
@@ -162,6 +178,15 @@ const std::vector<Option>& options() {
 
 }  // namespace
 
+std::size_t longest_line(const StateConfig& state) {
+  // JSON escapes a control character as \u0001: six bytes for one. The rest
+  // of a line (type, room, nick, seq, ts, an id of up to 64 bytes, escaped
+  // too, or the welcome's limits) stays under the allowance.
+  constexpr std::size_t escaped = 6;
+  constexpr std::size_t other_fields = 1024;
+  return escaped * std::max(state.max_text, state.motd.size()) + other_fields;
+}
+
 CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;
   for (int i = 1; i < argc; ++i) {
@@ -203,6 +228,23 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     return cl;
   }
   const auto& s = cl.options.session;
+  if (s.max_line < 64 || s.max_line > 16 * 1024 * 1024) {
+    cl.error = "--max-line must be from 64 to 16777216 bytes (a hello needs a few dozen)";
+    return cl;
+  }
+  if (cl.options.state.max_text == 0) {
+    cl.error = "--max-text must be at least 1";
+    return cl;
+  }
+  if (cl.options.state.history > 1'000'000) {
+    cl.error = "--history must be at most 1000000 messages a room";
+    return cl;
+  }
+  if (const std::size_t longest = longest_line(cl.options.state); s.queue_bytes < longest) {
+    cl.error = "--queue-bytes " + std::to_string(s.queue_bytes) + " is smaller than the longest line chatd may send (" +
+               std::to_string(longest) + " bytes: a message of --max-text bytes, or the welcome with --motd, escaped)";
+    return cl;
+  }
   // A history reply may take half the asker's queue, never all of it.
   cl.options.state.max_reply_bytes = std::max<std::size_t>(s.queue_bytes / 2, 1);
   auto& limits = cl.options.state.limits;

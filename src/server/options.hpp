@@ -53,6 +53,10 @@ struct CommandLine {
 };
 
 CommandLine parse_command_line(int argc, const char* const* argv);
+// The longest line chatd may send that is not cut to fit the queue: a
+// message of max_text bytes, or the welcome with the MOTD, every byte escaped.
+// A smaller outgoing queue would make every client slow.
+std::size_t longest_line(const StateConfig& state);
 std::string usage();
 
 }  // namespace corochat::server

@@ -86,7 +86,7 @@ TEST_CASE("a flood is answered with rate_limited while the connection stays") {
 // Replies to one's own burst are not room traffic one failed to read: the
 // server stops reading the sender until it catches up, instead of dropping it.
 TEST_CASE("a burst whose replies pass the queue bound is answered in full, not cut off as slow") {
-  ChatdProcess chatd({"--flood-rate", "0", "--queue-bytes", "16384"});
+  ChatdProcess chatd({"--flood-rate", "0", "--queue-bytes", "16384", "--max-text", "256"});
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto c = co_await connect_client(t.io, chatd, "talker");

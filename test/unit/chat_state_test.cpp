@@ -1529,3 +1529,46 @@ TEST_CASE("state: a message is never presence", "[state][presence]") {
   h.join(2, "den");
   for (const auto& d : h.send(1, R"({"type":"say","room":"den","text":"hi"})").deliveries) CHECK_FALSE(d.presence);
 }
+
+TEST_CASE("state: history, who and rooms replies draw on a per-connection byte budget", "[state][history]") {
+  StateConfig config;
+  config.reply_rate = 1000;   // bytes a second
+  config.reply_burst = 3000;  // at once
+  Harness h(config);
+  h.login(1, "alice");
+  h.login(2, "bob");
+  for (int i = 0; i < 10; ++i) h.say(1, "lobby", std::string(150, 'x'));  // about 2 KB of history
+  h.clear();
+  h.send(1, R"({"type":"history","room":"lobby","limit":10,"id":1})");  // ~2 KB of 3000
+  CHECK(type_of(h.take_one(1)) == "history");
+  h.send(1, R"({"type":"history","room":"lobby","limit":10,"id":2})");  // ~1 KB left: allowed, now in debt
+  CHECK(type_of(h.take_one(1)) == "history");
+  for (const char* request : {R"({"type":"history","room":"lobby","id":3})", R"({"type":"who","id":3})",
+                              R"({"type":"rooms","id":3})"}) {
+    h.send(1, request);
+    check_error(h.take_one(1), "rate_limited", json::value(3));
+  }
+  // Cheap requests are not affected, nor is anyone else's budget.
+  h.send(1, R"({"type":"ping"})");
+  CHECK(type_of(h.take_one(1)) == "pong");
+  h.send(2, R"({"type":"history","room":"lobby","limit":10})");
+  CHECK(type_of(h.take_one(2)) == "history");
+  // The rate pays the debt back (about 1 KB, so two seconds is plenty).
+  h.now += 2000;
+  h.send(1, R"({"type":"rooms"})");
+  CHECK(type_of(h.take_one(1)) == "rooms");
+}
+
+TEST_CASE("state: a reply rate of 0 leaves large replies unlimited", "[state][history]") {
+  StateConfig config;
+  config.reply_rate = 0;
+  config.reply_burst = 1;
+  Harness h(config);
+  h.login(1, "alice");
+  h.say(1, "lobby", std::string(1000, 'x'));
+  h.clear();
+  for (int i = 0; i < 50; ++i) {
+    h.send(1, R"({"type":"history","room":"lobby"})");
+    CHECK(type_of(h.take_one(1)) == "history");
+  }
+}

@@ -15,6 +15,7 @@
 
 #include "corochat/protocol/events.hpp"
 #include "corochat/protocol/request.hpp"
+#include "corochat/server/rate_limiter.hpp"
 
 namespace corochat::server {
 
@@ -34,6 +35,12 @@ struct StateConfig {
   // A history reply is cut (oldest messages first) to stay under this, so that
   // asking for history never overflows the asker's own outgoing queue.
   std::size_t max_reply_bytes = 512 * 1024;
+  // Bytes of `history`, `who` and `rooms` replies a connection may draw: on
+  // average reply_rate a second, reply_burst at once (a client catching up on
+  // all its rooms after a reconnect). Past it those requests get
+  // `rate_limited`; one request's reply may go past what is left. 0: no limit.
+  double reply_rate = 256 * 1024;
+  double reply_burst = 2 * 1024 * 1024;
   // Seqs of forgotten rooms remembered, so a re-created room continues its
   // numbering; past this many, they are dropped and the epoch changes.
   std::size_t remembered_rooms = 10000;
@@ -110,6 +117,7 @@ class ChatState {
     std::string nick;
     std::string token;  // for hello.resume
     std::vector<std::string> rooms;
+    RateLimiter replies{0, 1, {}};  // the reply budget, set at registration
   };
   struct Room {
     std::vector<ClientId> members;
@@ -142,6 +150,10 @@ class ChatState {
   // Removes a connection from every room and index; room-mates hear `left`.
   void drop_client(Effects&, ClientId, protocol::LeaveReason, Timestamp);
   bool text_ok(Context&, std::string_view text);
+  // A large reply may be sent: the requester's reply budget is not in debt.
+  bool reply_budget_ok(Context&);
+  // Charges the reply just added to the requester's budget.
+  void charge_reply(Context&);
 
   StateConfig config_;
   TokenSource make_token_;
