@@ -108,9 +108,16 @@ const std::vector<Option>& options() {
          cl.options.session.flood_burst = static_cast<double>(n);
          return true;
        }},
-      {"--max-per-ip", "N", "open connections per IPv4 address or IPv6 /64; 0 disables (default 16)",
+      {"--max-per-ip", "N", "open connections per network (IPv4 address, IPv6 prefix); 0 disables (default 16)",
        size_into(&ServerOptions::admission, &AdmissionConfig::max_per_address)},
-      {"--connect-rate", "N", "new connections a second per IPv4 address or IPv6 /64; 0 disables (default 4)",
+      {"--ipv6-prefix", "N", "IPv6 addresses sharing their first N bits (1-128) are one network (default 64)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || !Admission::valid_ipv6_prefix(n)) return false;
+         cl.options.admission.ipv6_prefix = static_cast<unsigned>(n);
+         return true;
+       }},
+      {"--connect-rate", "N", "new connections a second per network; 0 disables (default 4)",
        [](CommandLine& cl, std::string_view v) {
          std::size_t n = 0;
          if (!parse_size(v, n)) return false;

@@ -62,6 +62,14 @@ TEST_CASE("past --max-per-ip a connection is refused with server_full, and a fre
   t.run();
 }
 
+TEST_CASE("--ipv6-prefix outside 1 to 128 is refused at start") {
+  for (const char* bad : {"0", "129", "x"}) {
+    INFO("--ipv6-prefix " << bad);
+    CHECK_THROWS(ChatdProcess({"--ipv6-prefix", bad}));
+  }
+  ChatdProcess lan({"--ipv6-prefix", "128"});
+}
+
 TEST_CASE("past --connect-rate new connections are refused with server_full, open ones stay") {
   ChatdProcess chatd({"--max-per-ip", "0", "--connect-rate", "1", "--connect-burst", "4"});
   AsyncTest t;
