@@ -170,7 +170,7 @@ std::vector<std::string> ChatState::rooms_of(ClientId client) const {
 
 std::optional<std::string> ChatState::check_invariants() const {
   using Violation = std::optional<std::string>;
-  if (rooms_.size() > config_.max_rooms) return Violation("more rooms than max_rooms");
+  if (counted_rooms() > config_.max_rooms) return Violation("more rooms than max_rooms, the default room aside");
   if (forgotten_seq_.size() > config_.remembered_rooms) return Violation("more forgotten rooms than remembered_rooms");
   std::size_t registered = 0;
   for (const auto& [id, client] : clients_) {
@@ -403,13 +403,23 @@ void ChatState::on(Context& ctx, const Malformed& req) { ctx.fail(ErrorCode::bad
 
 // ---------------------------------------------------------------- rooms
 
+bool ChatState::is_default_room(std::string_view name) const {
+  return !config_.default_room.empty() && name == config_.default_room;
+}
+
+std::size_t ChatState::counted_rooms() const {
+  return rooms_.size() - (!config_.default_room.empty() && rooms_.contains(config_.default_room) ? 1 : 0);
+}
+
 ChatState::RoomMap::iterator ChatState::find_or_create_room(std::string_view name) {
   if (auto it = rooms_.find(name); it != rooms_.end()) return it;
-  if (rooms_.size() >= config_.max_rooms) {
+  // The default room is kept beside max_rooms others: were it one of them, a
+  // full table would leave newcomers in no room at all.
+  if (!is_default_room(name) && counted_rooms() >= config_.max_rooms) {
     // Forget the empty room with the oldest activity; none empty: no room.
     auto victim = rooms_.end();
     for (auto it = rooms_.begin(); it != rooms_.end(); ++it)
-      if (it->second.members.empty() &&
+      if (it->second.members.empty() && !is_default_room(it->first) &&
           (victim == rooms_.end() || it->second.last_activity < victim->second.last_activity))
         victim = it;
     if (victim == rooms_.end()) return rooms_.end();

@@ -28,7 +28,7 @@ struct StateConfig {
   std::string default_room = "lobby";  // empty: no default room
   std::size_t max_text = 4096;
   std::size_t history = 100;  // messages kept per room
-  std::size_t max_rooms = 1000;
+  std::size_t max_rooms = 1000;  // the default room aside: it is always kept
   std::size_t max_rooms_per_client = 50;
   std::size_t max_clients = 10000;
   // A history reply is cut (oldest messages first) to stay under this, so that
@@ -135,6 +135,8 @@ class ChatState {
   void on(Context&, const protocol::Malformed&);
 
   // Room bookkeeping.
+  bool is_default_room(std::string_view name) const;
+  std::size_t counted_rooms() const;  // what max_rooms bounds: the default room aside
   RoomMap::iterator find_or_create_room(std::string_view name);  // end() when max_rooms is reached
   void forget_room(RoomMap::iterator room);
   void add_member(Effects&, ClientId, Client&, RoomMap::iterator, Timestamp, const protocol::RequestId&);
