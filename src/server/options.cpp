@@ -90,10 +90,13 @@ const std::vector<Option>& options() {
        size_into(&ServerOptions::session, &SessionLimits::queue_bytes)},
       {"--history", "N", "messages kept per room (default 100)",
        size_into(&ServerOptions::state, &StateConfig::history)},
-      {"--max-rooms", "N", "rooms kept with members or history (default 1000)",
+      {"--max-rooms", "N", "rooms kept with members or history, besides the default room (default 1000)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms)},
       {"--max-rooms-per-client", "N", "rooms one connection may be in (default 50)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms_per_client)},
+      {"--max-rooms-per-ip", "N",
+       "rooms the connections from one network may hold, the default room aside; 0 disables (default 100)",
+       size_into(&ServerOptions::state, &StateConfig::max_rooms_per_network)},
       {"--flood-rate", "N", "requests a second per connection; 0 disables the flood limit (default 10)",
        [](CommandLine& cl, std::string_view v) {
          std::size_t n = 0;

@@ -187,9 +187,10 @@ asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket 
 template <class Stream>
 asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket) {
   const ClientId id = next_client_++;
+  const Network network = ticket.key();  // read before the session takes the ticket
   auto session =
       std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.session, std::move(ticket));
-  Inbound opened{Inbound::Kind::opened, id, session, {}, {}};
+  Inbound opened{Inbound::Kind::opened, id, session, {}, {}, network};
   co_await post(inbox_, std::move(opened));
   session->start();
 }

@@ -75,6 +75,8 @@ class AdmissionTicket {
   AdmissionTicket(std::shared_ptr<Admission> admission, Admission::Key key)
       : admission_(std::move(admission)), key_(key) {}
   AdmissionTicket(AdmissionTicket&& other) noexcept = default;
+  // The block the place was taken in: the connection's network.
+  const Admission::Key& key() const { return key_; }
   AdmissionTicket& operator=(AdmissionTicket&& other) noexcept {
     if (this != &other) {
       give_back();
