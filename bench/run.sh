@@ -17,7 +17,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # room (the bench joins its own), no flood limit, no per-IP limits, room for
 # every connection, and an outgoing queue that holds a window of fan-out.
 # The per-IP limits are added when this chatd has them (all bench clients share 127.0.0.1).
-CHATD_FLAGS=(--default-room "" --flood-rate 0 --max-clients 50000 --queue-bytes 8388608 --max-per-ip 0 --connect-rate 0)
+CHATD_FLAGS=(--default-room "" --flood-rate 0 --max-clients 50000 --queue-bytes 8388608 --max-per-ip 0 --connect-rate 0
+            --max-rooms-per-ip 0)
 
 quick=0
 servers="chatd floor inspircd ngircd nats redis"

@@ -9,17 +9,23 @@ namespace corochat::server {
 const char* to_string(Refusal refusal) {
   switch (refusal) {
     case Refusal::none: return "admitted";
-    case Refusal::too_many_connections: return "too many connections from this address";
-    case Refusal::connecting_too_fast: return "connecting too fast from this address";
+    // Per network, not per address: a peer may share its limits with the
+    // rest of its IPv6 prefix, and should not be told it alone is at fault.
+    case Refusal::too_many_connections: return "too many connections from your network";
+    case Refusal::connecting_too_fast: return "connecting too fast from your network";
   }
   return "refused";
 }
 
-Admission::Key Admission::key_of(const boost::asio::ip::address& address) {
+Admission::Key Admission::key_of(const boost::asio::ip::address& address, unsigned ipv6_prefix) {
   if (address.is_v4()) return boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, address.to_v4()).to_bytes();
   Key key = address.to_v6().to_bytes();
   if (address.to_v6().is_v4_mapped()) return key;
-  std::fill(key.begin() + 8, key.end(), std::uint8_t{0});
+  const unsigned prefix = std::clamp(ipv6_prefix, 1u, 128u);
+  const unsigned whole = prefix / 8;  // bytes kept whole
+  if (whole == key.size()) return key;
+  key[whole] &= static_cast<std::uint8_t>(0xff00u >> (prefix % 8));
+  std::fill(key.begin() + whole + 1, key.end(), std::uint8_t{0});
   return key;
 }
 

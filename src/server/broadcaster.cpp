@@ -108,7 +108,7 @@ void Broadcaster::on(Inbound& in) {
       }
       // Connections still flushing on their way out, or still in their TLS
       // handshake, count toward max_clients too.
-      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count() + handshaking_));
+      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count() + handshaking_, in.network));
       return;
     }
     case Inbound::Kind::lines:

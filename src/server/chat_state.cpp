@@ -78,7 +78,7 @@ struct ChatState::Context {
 ChatState::ChatState(StateConfig config, TokenSource make_token)
     : config_(std::move(config)), make_token_(std::move(make_token)), epoch_(config_.epoch) {}
 
-Effects ChatState::connect(ClientId client, std::size_t closing) {
+Effects ChatState::connect(ClientId client, std::size_t closing, const Network& network) {
   Effects fx;
   if (clients_.size() + closing >= config_.max_clients) {
     send(fx, client, event::error(ErrorCode::server_full, "the server is full, try again later"));
@@ -86,7 +86,7 @@ Effects ChatState::connect(ClientId client, std::size_t closing) {
     fx.closes.push_back({client, ByeReason::server_full});
     return fx;
   }
-  clients_.emplace(client, Client{});
+  clients_[client].network = network;
   return fx;
 }
 
@@ -149,6 +149,7 @@ Effects ChatState::shutdown() {
   clients_.clear();
   by_nick_.clear();
   for (auto& [name, room] : rooms_) room.members.clear();
+  network_rooms_.clear();
   return fx;
 }
 
@@ -176,7 +177,7 @@ std::vector<std::string> ChatState::rooms_of(ClientId client) const {
 
 std::optional<std::string> ChatState::check_invariants() const {
   using Violation = std::optional<std::string>;
-  if (rooms_.size() > config_.max_rooms) return Violation("more rooms than max_rooms");
+  if (counted_rooms() > config_.max_rooms) return Violation("more rooms than max_rooms, the default room aside");
   if (forgotten_seq_.size() > config_.remembered_rooms) return Violation("more forgotten rooms than remembered_rooms");
   std::size_t registered = 0;
   for (const auto& [id, client] : clients_) {
@@ -204,6 +205,15 @@ std::optional<std::string> ChatState::check_invariants() const {
   // Every registered client is indexed under its own folded nick (above), so
   // equal sizes leave no entry for anyone else.
   if (by_nick_.size() != registered) return Violation("a nick is indexed for no registered client");
+  // The per-network counts are the members, recounted.
+  std::unordered_map<Network, NetworkRooms, NetworkHash> recounted;
+  for (const auto& [id, client] : clients_)
+    for (const auto& name : client.rooms)
+      if (!is_default_room(name)) ++recounted[client.network][name];
+  if (recounted != network_rooms_) return Violation("the rooms counted per network are not the members' rooms");
+  if (config_.max_rooms_per_network > 0)
+    for (const auto& [network, held] : network_rooms_)
+      if (held.size() > config_.max_rooms_per_network) return Violation("a network holds more rooms than max_rooms_per_network");
   for (const auto& [name, room] : rooms_) {
     if (!is_valid_room(name)) return Violation("room " + name + " has an invalid name");
     if (room.history.size() > config_.history) return Violation("room " + name + " keeps too much history");
@@ -301,6 +311,10 @@ void ChatState::on(Context& ctx, const Join& req) {
     return ctx.fail(ErrorCode::already_joined, "already in " + req.room);
   if (mine.size() >= config_.max_rooms_per_client)
     return ctx.fail(ErrorCode::too_many_rooms, "you are in as many rooms as a connection may be");
+  if (!network_may_join(ctx.client, req.room))
+    return ctx.fail(ErrorCode::too_many_rooms, "connections from your network are in " +
+                                                   std::to_string(config_.max_rooms_per_network) +
+                                                   " rooms, as many as one network may hold");
   auto room = find_or_create_room(req.room);
   if (room == rooms_.end()) return ctx.fail(ErrorCode::too_many_rooms, "the server has no room for more rooms");
   add_member(ctx.fx, ctx.id, ctx.client, room, ctx.now, ctx.request_id);
@@ -427,13 +441,36 @@ void ChatState::on(Context& ctx, const Malformed& req) { ctx.fail(ErrorCode::bad
 
 // ---------------------------------------------------------------- rooms
 
+std::size_t ChatState::NetworkHash::operator()(const Network& network) const noexcept {
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(network.data()), network.size()));
+}
+
+bool ChatState::is_default_room(std::string_view name) const {
+  return !config_.default_room.empty() && name == config_.default_room;
+}
+
+std::size_t ChatState::counted_rooms() const {
+  return rooms_.size() - (!config_.default_room.empty() && rooms_.contains(config_.default_room) ? 1 : 0);
+}
+
+// A room the network already holds costs it nothing more; the default room
+// never counts, so that it stays open to everyone.
+bool ChatState::network_may_join(const Client& client, const std::string& room) const {
+  if (config_.max_rooms_per_network == 0 || is_default_room(room)) return true;
+  auto held = network_rooms_.find(client.network);
+  if (held == network_rooms_.end()) return true;
+  return held->second.contains(room) || held->second.size() < config_.max_rooms_per_network;
+}
+
 ChatState::RoomMap::iterator ChatState::find_or_create_room(std::string_view name) {
   if (auto it = rooms_.find(name); it != rooms_.end()) return it;
-  if (rooms_.size() >= config_.max_rooms) {
+  // The default room is kept beside max_rooms others: were it one of them, a
+  // full table would leave newcomers in no room at all.
+  if (!is_default_room(name) && counted_rooms() >= config_.max_rooms) {
     // Forget the empty room with the oldest activity; none empty: no room.
     auto victim = rooms_.end();
     for (auto it = rooms_.begin(); it != rooms_.end(); ++it)
-      if (it->second.members.empty() &&
+      if (it->second.members.empty() && !is_default_room(it->first) &&
           (victim == rooms_.end() || it->second.last_activity < victim->second.last_activity))
         victim = it;
     if (victim == rooms_.end()) return rooms_.end();
@@ -464,6 +501,7 @@ void ChatState::add_member(Effects& fx, ClientId id, Client& client, RoomMap::it
   room->second.members.push_back(id);
   room->second.last_activity = ++activity_clock_;
   client.rooms.push_back(room->first);
+  if (!is_default_room(room->first)) ++network_rooms_[client.network][room->first];
   tell_presence(fx, event::joined(room->first, client.nick, now), room->second.members, id, request_id);
 }
 
@@ -471,6 +509,13 @@ void ChatState::remove_member(ClientId id, Client& client, RoomMap::iterator roo
   auto& members = room->second.members;
   members.erase(std::find(members.begin(), members.end(), id));
   client.rooms.erase(std::find(client.rooms.begin(), client.rooms.end(), room->first));
+  if (!is_default_room(room->first)) {
+    auto network = network_rooms_.find(client.network);
+    if (auto held = network->second.find(room->first); --held->second == 0) {
+      network->second.erase(held);  // the network no longer holds the room
+      if (network->second.empty()) network_rooms_.erase(network);
+    }
+  }
   room->second.last_activity = ++activity_clock_;
   // A room that is empty and never had a message holds nothing worth keeping.
   if (members.empty() && room->second.seq == 0) rooms_.erase(room);

@@ -68,6 +68,7 @@ struct Inbound {
   std::shared_ptr<Connection> connection;
   std::vector<protocol::ParseResult> items;
   std::string detail;
+  Network network{};  // opened: the peer's admission group, for per-network limits
 };
 
 using Inbox = boost::asio::experimental::channel<void(boost::system::error_code, Inbound)>;

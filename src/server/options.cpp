@@ -92,10 +92,13 @@ const std::vector<Option>& options() {
        size_into(&ServerOptions::session, &SessionLimits::queue_bytes)},
       {"--history", "N", "messages kept per room, at most 1000000 (default 100)",
        size_into(&ServerOptions::state, &StateConfig::history)},
-      {"--max-rooms", "N", "rooms kept with members or history (default 1000)",
+      {"--max-rooms", "N", "rooms kept with members or history, besides the default room (default 1000)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms)},
       {"--max-rooms-per-client", "N", "rooms one connection may be in (default 50)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms_per_client)},
+      {"--max-rooms-per-ip", "N",
+       "rooms the connections from one network may hold, the default room aside; 0 disables (default 100)",
+       size_into(&ServerOptions::state, &StateConfig::max_rooms_per_network)},
       {"--flood-rate", "N", "requests a second per connection; 0 disables the flood limit (default 10)",
        [](CommandLine& cl, std::string_view v) {
          std::size_t n = 0;
@@ -124,9 +127,16 @@ const std::vector<Option>& options() {
          cl.options.state.reply_burst = static_cast<double>(n);
          return true;
        }},
-      {"--max-per-ip", "N", "open connections per IPv4 address or IPv6 /64; 0 disables (default 16)",
+      {"--max-per-ip", "N", "open connections per network (IPv4 address, IPv6 prefix); 0 disables (default 16)",
        size_into(&ServerOptions::admission, &AdmissionConfig::max_per_address)},
-      {"--connect-rate", "N", "new connections a second per IPv4 address or IPv6 /64; 0 disables (default 4)",
+      {"--ipv6-prefix", "N", "IPv6 addresses sharing their first N bits (1-128) are one network (default 64)",
+       [](CommandLine& cl, std::string_view v) {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || !Admission::valid_ipv6_prefix(n)) return false;
+         cl.options.admission.ipv6_prefix = static_cast<unsigned>(n);
+         return true;
+       }},
+      {"--connect-rate", "N", "new connections a second per network; 0 disables (default 4)",
        [](CommandLine& cl, std::string_view v) {
          std::size_t n = 0;
          if (!parse_size(v, n)) return false;

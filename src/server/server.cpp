@@ -119,7 +119,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     // Per-address limits come first, before a TLS handshake costs anything.
-    const auto key = Admission::key_of(socket.remote_endpoint(ignored).address());
+    const auto key = admission_->network_of(socket.remote_endpoint(ignored).address());
     if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
       log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
       // A TLS peer could not read the plain refusal: it is just closed.
@@ -187,9 +187,10 @@ asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket 
 template <class Stream>
 asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket) {
   const ClientId id = next_client_++;
+  const Network network = ticket.key();  // read before the session takes the ticket
   auto session =
       std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.session, std::move(ticket));
-  Inbound opened{Inbound::Kind::opened, id, session, {}, {}};
+  Inbound opened{Inbound::Kind::opened, id, session, {}, {}, network};
   co_await post(inbox_, std::move(opened));
   session->start();
 }

@@ -2,12 +2,15 @@
 // connects, disconnects, typed requests drawn from small alphabets of nicks,
 // rooms and texts (so that collisions and limits happen), raw request lines
 // through parse_request, rejects, keep-alive and registration timeouts, and
-// shutdown. Small limits (history 4, 4 rooms, 3 rooms per client, 6 clients)
-// keep every limit within reach; the first input byte varies them further.
+// shutdown. Small limits (history 4, 4 rooms, 3 rooms per client, 2 rooms
+// per network, 6 clients) keep every limit within reach; the first input byte
+// varies them further. The slots connect from three networks (slot mod 3), so
+// that connections share a network's rooms and networks meet in a room.
 //
 // After every step it checks, and aborts on the first violation:
 // - ChatState::check_invariants(): unique indexed nicks, members and rooms
-//   consistent, history, room and per-client limits;
+//   consistent, history, room, per-client and per-network limits, the
+//   per-network counts matching the members;
 // - every line is one JSON object; recipients and closes are known clients,
 //   nobody twice in one delivery; a `bye` goes exactly to the clients closed,
 //   and is the last line each of them gets;
@@ -16,7 +19,8 @@
 // - a room's `message` seq is the previous one + 1 (or 1 again after the
 //   epoch changed), its copies reach exactly the room's members, and
 //   room_seq() agrees; `joined` and `left` reach the room's members; `welcome`
-//   matches the registration;
+//   matches the registration and, whatever the room table holds, lists the
+//   default room when there is one and a connection may be in a room;
 // - `history` replies: contiguous seqs below `before`, at most limit and
 //   history size; `who` and `rooms` sorted and matching the state;
 // - the harness's own count of open connections matches the state's.
@@ -48,6 +52,7 @@ using namespace corochat::protocol;
 using corochat::server::ChatState;
 using corochat::server::ClientId;
 using corochat::server::Effects;
+using corochat::server::Network;
 using corochat::server::StateConfig;
 
 [[noreturn]] void fail(const std::string& what) {
@@ -57,6 +62,14 @@ using corochat::server::StateConfig;
 
 constexpr std::size_t slot_count = 8;
 constexpr std::size_t max_steps = 400;
+constexpr std::size_t network_count = 3;
+
+// A slot's network, fixed so that the input format stays what the seeds say.
+Network network_of(std::size_t slot) {
+  Network network{};
+  network[15] = static_cast<std::uint8_t>(slot % network_count);
+  return network;
+}
 
 // Small alphabets: case variants collide as nicks; R1 and r1 are two rooms.
 constexpr const char* nick_words[] = {"alice", "Alice", "ALICE", "bob", "Bob", "carol", "d",
@@ -213,7 +226,7 @@ bool Harness::run_step(FuzzedDataProvider& in) {
     step.requester = fresh;
     step.new_connection = true;
     known.insert(fresh);
-    fx = state_.connect(fresh, closing);
+    fx = state_.connect(fresh, closing, network_of(slot));
     if (full != !fx.closes.empty()) fail(full ? "a connection past max_clients was kept" : "a connection was refused below max_clients");
     open_.insert(fresh);
   } else if (op < 24) {
@@ -328,6 +341,9 @@ void Harness::check(const Effects& fx, const Step& step, const std::set<ClientId
           string_field(o, "token", line) != "t" + std::to_string(tokens_) ||
           string_field(o, "epoch", line) != state_.epoch() || listed != state_.rooms_of(step.requester))
         fail("a welcome that does not match the registration: " + line);
+      if (!config_.default_room.empty() && config_.max_rooms_per_client > 0 &&
+          listed != std::vector<std::string>{config_.default_room})
+        fail("a welcome without the default room: " + line);
     }
     if (kind == "joined") joined[string_field(o, "room", line)].insert(to.begin(), to.end());
     if (kind == "left") {
@@ -460,18 +476,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.history = 4;
   config.max_rooms = 4;
   config.max_rooms_per_client = 3;
+  config.max_rooms_per_network = 2;
   config.max_clients = 6;
   config.max_text = 16;
   config.max_reply_bytes = 400;
   config.remembered_rooms = 2;
   // The first byte picks the variants: a password, no default room, tighter
-  // room limits (down to none at all), no history kept.
+  // room limits (down to none at all), no history kept, no per-network limit.
   const std::uint8_t variant = in.ConsumeIntegral<std::uint8_t>();
   if (variant & 1) config.password = "pw";
   if (variant & 2) config.default_room.clear();
   if (const unsigned per_client = (variant >> 2) & 3; per_client != 0) config.max_rooms_per_client = per_client - 1;
   if (variant & 16) config.max_rooms = (variant & 32) ? 0 : 1;
   if (variant & 64) config.history = 0;
+  if (variant & 128) config.max_rooms_per_network = 0;
   Harness harness(std::move(config));
   for (std::size_t step = 0; step < max_steps && harness.run_step(in); ++step) {
   }

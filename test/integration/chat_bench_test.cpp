@@ -31,7 +31,8 @@ namespace {
 // chatd's limits that would distort a benchmark, off.
 // As bench/run.sh runs chatd: the limits that would distort a load test off.
 const std::vector<std::string> bench_flags = {"--default-room", "", "--flood-rate", "0", "--max-clients", "50000",
-                                              "--queue-bytes", "8388608", "--max-per-ip", "0", "--connect-rate", "0"};
+                                              "--queue-bytes", "8388608", "--max-per-ip", "0", "--connect-rate", "0",
+                                              "--max-rooms-per-ip", "0"};
 
 struct BenchResult {
   int exit_status = -1;

@@ -19,6 +19,29 @@ asio::awaitable<void> expect_refused(asio::io_context& io, const ChatdProcess& c
   co_await expect_closed(*client);
 }
 
+// The reply to the request sent with `id`, past events meant for everyone.
+asio::awaitable<json::object> reply_to(Client& client, std::int64_t id) {
+  for (;;) {
+    Event e = co_await client.next(patience);
+    INFO("waiting for the reply with id " << id << "; got: " << (e.ec ? e.ec.message() : e.line));
+    REQUIRE_FALSE(e.ec);
+    if (const json::value* got = e.value.if_contains("id"); got && *got == id) co_return std::move(e.value);
+  }
+}
+
+// Sends `request` with `id` and returns its reply.
+asio::awaitable<json::object> ask(Client& client, json::object req, std::int64_t id) {
+  req["id"] = id;
+  co_await send(client, req);
+  co_return co_await reply_to(client, id);
+}
+
+void check_code(const json::object& reply, std::string_view type, std::string_view code = {}) {
+  INFO(json::serialize(reply));
+  CHECK(reply.at("type") == json::value(type));
+  if (!code.empty()) CHECK(reply.at("code") == json::value(code));
+}
+
 // Lets this process (and the chatd it starts) hold many descriptors.
 void raise_descriptor_limit() {
   rlimit limit{};
@@ -60,6 +83,14 @@ TEST_CASE("past --max-per-ip a connection is refused with server_full, and a fre
     CHECK(admitted);
   });
   t.run();
+}
+
+TEST_CASE("chatd refuses to start with an --ipv6-prefix outside 1 to 128") {
+  for (const char* bad : {"0", "129", "x"}) {
+    INFO("--ipv6-prefix " << bad);
+    CHECK_THROWS(ChatdProcess({"--ipv6-prefix", bad}));
+  }
+  ChatdProcess lan({"--ipv6-prefix", "128"});
 }
 
 TEST_CASE("past --connect-rate new connections are refused with server_full, open ones stay") {
@@ -178,4 +209,69 @@ TEST_CASE("a quitting peer that keeps its socket open is let go once it has ackn
   // Its kernel acknowledged the bye and the FIN within a millisecond or so:
   // nothing is left to wait for, and the place is free long before the grace.
   CHECK(std::chrono::steady_clock::now() - start < 1s);
+}
+
+// The attack at small scale: a few connections leave the default room and
+// fill the whole room table with members. On loopback every connection is one
+// network, so the per-network cap is off here; the default room must still
+// take a newcomer.
+TEST_CASE("a full room table still lets a newcomer into the default room") {
+  ChatdProcess chatd({"--max-rooms", "20", "--max-rooms-per-ip", "0"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    std::vector<std::unique_ptr<Client>> holders;
+    std::int64_t id = 0;
+    for (int i = 0; i < 4; ++i) {
+      auto holder = co_await connect_client(t.io, chatd, "holder" + std::to_string(i));
+      check_code(co_await ask(*holder, request::part("lobby"), ++id), "left");
+      for (int j = 0; j < 5; ++j)
+        check_code(co_await ask(*holder, request::join("h" + std::to_string(i) + "-" + std::to_string(j)), ++id),
+                   "joined");
+      holders.push_back(std::move(holder));
+    }
+    // The table is full of rooms with members...
+    check_code(co_await ask(*holders[0], request::join("one-more"), ++id), "error", "too_many_rooms");
+
+    // ...yet a newcomer is in the default room.
+    auto newcomer = co_await connect_client(t.io, chatd);
+    Event welcome = co_await newcomer->hello("newcomer", patience);
+    INFO(welcome.line);
+    REQUIRE(welcome.type() == "welcome");
+    CHECK(welcome.value.at("rooms") == json::value(json::array{"lobby"}));
+    co_await expect(*newcomer, "joined", "room", "lobby");
+    // Left (and so gone, having no history) and joined again, it is still there.
+    check_code(co_await ask(*newcomer, request::part("lobby"), ++id), "left");
+    check_code(co_await ask(*newcomer, request::join("lobby"), ++id), "joined");
+    check_code(co_await ask(*newcomer, request::say("lobby", "still here"), ++id), "message");
+  });
+  t.run();
+}
+
+TEST_CASE("past --max-rooms-per-ip a network's new room is too_many_rooms, its held rooms stay joinable") {
+  ChatdProcess chatd({"--max-rooms-per-ip", "3"});
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    // Both from 127.0.0.1: one network.
+    auto a = co_await connect_client(t.io, chatd, "a");
+    auto b = co_await connect_client(t.io, chatd, "b");
+    check_code(co_await ask(*a, request::join("r1"), 1), "joined");
+    check_code(co_await ask(*a, request::join("r2"), 2), "joined");
+    check_code(co_await ask(*b, request::join("r3"), 3), "joined");
+    const json::object refused = co_await ask(*a, request::join("r4"), 4);
+    check_code(refused, "error", "too_many_rooms");
+    const std::string message(refused.at("message").as_string());
+    CHECK(message.find("network") != std::string::npos);
+    CHECK(message.find('3') != std::string::npos);
+
+    // A room the network holds is still open to it, and the default room too.
+    check_code(co_await ask(*b, request::join("r1"), 5), "joined");
+    check_code(co_await ask(*a, request::part("lobby"), 6), "left");
+    check_code(co_await ask(*a, request::join("lobby"), 7), "joined");
+    // r1 is held while one of the network's connections is in it.
+    check_code(co_await ask(*a, request::part("r1"), 8), "left");
+    check_code(co_await ask(*a, request::join("r4"), 9), "error", "too_many_rooms");
+    check_code(co_await ask(*b, request::part("r1"), 10), "left");
+    check_code(co_await ask(*a, request::join("r4"), 11), "joined");
+  });
+  t.run();
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <string>
 
 #include "corochat/server/admission.hpp"
 
@@ -13,7 +14,9 @@ namespace {
 using Clock = Admission::Clock;
 const Clock::time_point t0{};
 
-Admission::Key key(const char* address) { return Admission::key_of(ip::make_address(address)); }
+Admission::Key key(const char* address, unsigned ipv6_prefix = 64) {
+  return Admission::key_of(ip::make_address(address), ipv6_prefix);
+}
 
 int admitted(Admission& admission, const Admission::Key& k, Clock::time_point when, int n) {
   int count = 0;
@@ -32,6 +35,46 @@ TEST_CASE("admission: IPv6 addresses count by /64, IPv4 by address", "[admission
   CHECK(key("::ffff:192.0.2.1") == key("192.0.2.1"));
   // ...and not lumped in with the rest of ::ffff:0:0/96.
   CHECK(key("::ffff:192.0.2.1") != key("::ffff:192.0.2.2"));
+}
+
+TEST_CASE("admission: --ipv6-prefix sets how IPv6 addresses are grouped", "[admission]") {
+  // /128: two hosts of one /64 (a LAN with SLAAC) are two networks.
+  CHECK(key("2001:db8:1:2::1", 128) != key("2001:db8:1:2::2", 128));
+  CHECK(key("2001:db8:1:2::1", 128) == key("2001:db8:1:2::1", 128));
+  // /56: two /64s of one subscriber's /56 are one network, the next /56 is not.
+  CHECK(key("2001:db8:1:200::1", 56) == key("2001:db8:1:2ff:ffff::1", 56));
+  CHECK(key("2001:db8:1:200::1", 56) != key("2001:db8:1:300::1", 56));
+  // A prefix that is not whole bytes: /61 keeps the top 5 bits of byte 7.
+  CHECK(key("2001:db8:1:8::1", 61) == key("2001:db8:1:f::1", 61));
+  CHECK(key("2001:db8:1:8::1", 61) != key("2001:db8:1:10::1", 61));
+  // IPv4, plain or v4-mapped, is one address whatever the prefix.
+  for (unsigned prefix : {1u, 56u, 64u, 128u}) {
+    CHECK(key("192.0.2.1", prefix) != key("192.0.2.2", prefix));
+    CHECK(key("::ffff:192.0.2.1", prefix) == key("192.0.2.1", prefix));
+  }
+  // The configured prefix is what an Admission counts by.
+  Admission lan({.max_per_address = 1, .connect_rate = 0, .connect_burst = 1, .ipv6_prefix = 128});
+  const auto host1 = lan.network_of(ip::make_address("2001:db8:1:2::1"));
+  const auto host2 = lan.network_of(ip::make_address("2001:db8:1:2::2"));
+  CHECK(lan.admit(host1, t0) == Refusal::none);
+  CHECK(lan.admit(host2, t0) == Refusal::none);  // with /64 this one was refused
+  CHECK(lan.admit(host1, t0) == Refusal::too_many_connections);
+  Admission public_port({.max_per_address = 1, .connect_rate = 0, .connect_burst = 1});
+  CHECK(public_port.network_of(ip::make_address("2001:db8:1:2::1")) ==
+        public_port.network_of(ip::make_address("2001:db8:1:2::2")));
+}
+
+TEST_CASE("admission: --ipv6-prefix takes 1 to 128", "[admission]") {
+  CHECK_FALSE(Admission::valid_ipv6_prefix(0));
+  CHECK(Admission::valid_ipv6_prefix(1));
+  CHECK(Admission::valid_ipv6_prefix(64));
+  CHECK(Admission::valid_ipv6_prefix(128));
+  CHECK_FALSE(Admission::valid_ipv6_prefix(129));
+}
+
+TEST_CASE("admission: a refusal speaks of the network, not one address", "[admission]") {
+  CHECK(std::string(to_string(Refusal::too_many_connections)) == "too many connections from your network");
+  CHECK(std::string(to_string(Refusal::connecting_too_fast)) == "connecting too fast from your network");
 }
 
 TEST_CASE("admission: at most max_per_address open at once, a place freed is reusable", "[admission]") {

@@ -19,6 +19,7 @@ using namespace corochat::protocol;
 using corochat::server::ChatState;
 using corochat::server::ClientId;
 using corochat::server::Effects;
+using corochat::server::Network;
 using corochat::server::StateConfig;
 
 namespace {
@@ -132,11 +133,11 @@ struct Harness {
     return fx;
   }
 
-  void connect(ClientId client) { apply(state.connect(client)); }
+  void connect(ClientId client, const Network& network = {}) { apply(state.connect(client, 0, network)); }
 
   // Connects and registers `client` as `nick`, then forgets what was sent.
-  void login(ClientId client, std::string_view nick) {
-    connect(client);
+  void login(ClientId client, std::string_view nick, const Network& network = {}) {
+    connect(client, network);
     send(client, R"({"type":"hello","nick":")" + std::string(nick) + R"("})");
     REQUIRE(state.is_registered(client));
     clear();
@@ -1072,7 +1073,7 @@ TEST_CASE("state: a room re-created after everyone left continues its seq", "[st
 
 TEST_CASE("state: past max_rooms the empty room with the oldest activity is forgotten", "[state][limits]") {
   StateConfig config;
-  config.max_rooms = 3;  // lobby + two more
+  config.max_rooms = 2;  // two besides the lobby
   Harness h(config);
   h.login(1, "alice");
   // x is created first (and sorts first), but y's latest activity is older.
@@ -1104,7 +1105,7 @@ TEST_CASE("state: past max_rooms the empty room with the oldest activity is forg
 
 TEST_CASE("state: a new room when every kept room has members is too_many_rooms", "[state][limits]") {
   StateConfig config;
-  config.max_rooms = 3;
+  config.max_rooms = 2;  // a and b; the lobby is kept beside them
   Harness h(config);
   h.login(1, "alice");
   h.login(2, "bob");
@@ -1133,6 +1134,148 @@ TEST_CASE("state: max_rooms_per_client counts the default room", "[state][limits
 
   h.send(1, R"({"type":"part","room":"lobby"})");
   h.join(1, "b");  // room again after leaving one
+}
+
+TEST_CASE("state: a full room table still lets a newcomer into the default room", "[state][limits]") {
+  // Everyone left the lobby for other rooms, and those fill max_rooms.
+  StateConfig config;
+  config.max_rooms = 2;
+  Harness h(config);
+  h.login(1, "alice");
+  h.send(1, R"({"type":"part","room":"lobby"})");
+  h.join(1, "a");
+  h.join(1, "b");
+  h.login(2, "bob");
+  h.clear();
+  h.send(2, R"({"type":"join","room":"c","id":7})");
+  check_error(h.take_one(2), "too_many_rooms", id7);  // the table is full...
+
+  h.connect(3);
+  h.send(3, R"({"type":"hello","nick":"carol","id":1})");
+  auto lines = h.take(3);
+  REQUIRE(types(lines) == Strings{"welcome", "joined"});
+  CHECK(strings(lines[0].at("rooms")) == Strings{"lobby"});  // ...but not for the lobby
+  CHECK(h.state.rooms_of(3) == Strings{"lobby"});
+  CHECK(h.state.rooms_of(2) == Strings{"lobby"});
+
+  // An explicit join of the default room, with the table full, works too.
+  h.send(2, R"({"type":"part","room":"lobby"})");
+  h.send(3, R"({"type":"part","room":"lobby"})");  // the lobby is gone: empty, no history
+  CHECK_FALSE(h.state.room_seq("lobby"));
+  h.clear();
+  h.send(3, R"({"type":"join","room":"lobby","id":7})");
+  CHECK(type_of(h.take_one(3)) == "joined");
+  CHECK(h.state.room_count() == 3);
+  CHECK(h.state.check_invariants() == std::nullopt);
+}
+
+TEST_CASE("state: the default room is never forgotten to make room", "[state][limits]") {
+  StateConfig config;
+  config.max_rooms = 1;
+  Harness h(config);
+  h.login(1, "alice");
+  h.say(1, "lobby", "kept");
+  h.send(1, R"({"type":"part","room":"lobby"})");  // empty, the oldest activity
+  h.join(1, "a");
+  h.say(1, "a", "in a");
+  h.send(1, R"({"type":"part","room":"a"})");
+  h.join(1, "b");  // a is forgotten for it, not the lobby
+  CHECK_FALSE(h.state.room_seq("a"));
+  CHECK(h.state.room_seq("lobby") == 1u);
+  h.join(1, "lobby");
+  h.clear();
+  h.send(1, R"({"type":"history","room":"lobby"})");
+  CHECK(h.take_one(1).at("messages").as_array().size() == 1);
+  CHECK(h.state.check_invariants() == std::nullopt);
+}
+
+namespace {
+// A network as Admission::key_of gives it; only its identity matters here.
+Network net(std::uint8_t n) {
+  Network network{};
+  network[15] = n;
+  return network;
+}
+}  // namespace
+
+TEST_CASE("state: max_rooms_per_network bounds the rooms one network holds", "[state][limits]") {
+  StateConfig config;
+  config.max_rooms_per_network = 2;
+  Harness h(config);
+  h.login(1, "alice", net(1));
+  h.login(2, "bob", net(1));
+  h.join(1, "a");
+  h.join(2, "b");
+  h.clear();
+  h.send(1, R"({"type":"join","room":"c","id":7})");
+  auto refused = h.take_one(1);
+  check_error(refused, "too_many_rooms", id7);
+  CHECK(str(refused, "message").find("network") != std::string::npos);
+  CHECK(str(refused, "message").find('2') != std::string::npos);
+  CHECK_FALSE(h.state.room_seq("c"));
+  // A room the network already holds costs nothing more.
+  h.join(1, "b");
+  h.join(2, "a");
+  // The default room does not count, explicitly joined or not.
+  h.send(1, R"({"type":"part","room":"lobby"})");
+  h.join(1, "lobby");
+  CHECK(h.state.rooms_of(1) == Strings{"a", "b", "lobby"});
+  CHECK(h.state.check_invariants() == std::nullopt);
+}
+
+TEST_CASE("state: a network's room is freed when its last member there leaves", "[state][limits]") {
+  StateConfig config;
+  config.max_rooms_per_network = 2;
+  Harness h(config);
+  h.login(1, "alice", net(1));
+  h.login(2, "bob", net(1));
+  h.join(1, "a");
+  h.join(2, "a");
+  h.join(1, "b");
+  h.clear();
+  h.send(1, R"({"type":"part","room":"a"})");  // bob still holds a for the network
+  h.clear();
+  h.send(1, R"({"type":"join","room":"c"})");
+  check_error(h.take_one(1), "too_many_rooms");
+  h.apply(h.state.disconnect(2, LeaveReason::disconnect, h.now));  // now a is free
+  h.join(1, "c");
+  h.send(1, R"({"type":"part","room":"b"})");
+  h.join(1, "d");
+  CHECK(h.state.check_invariants() == std::nullopt);
+}
+
+TEST_CASE("state: networks are capped independently", "[state][limits]") {
+  StateConfig config;
+  config.max_rooms_per_network = 2;
+  Harness h(config);
+  h.login(1, "alice", net(1));
+  h.login(2, "carol", net(2));
+  h.join(1, "a");
+  h.join(1, "b");
+  // Network 2 is not held back by network 1's rooms, shared or not.
+  h.join(2, "a");
+  h.join(2, "c");
+  h.clear();
+  h.send(2, R"({"type":"join","room":"d"})");
+  check_error(h.take_one(2), "too_many_rooms");
+  h.send(1, R"({"type":"join","room":"c"})");
+  check_error(h.take_one(1), "too_many_rooms");
+  // Network 1 leaving a shared room frees it for network 1 only.
+  h.send(1, R"({"type":"part","room":"a"})");
+  h.join(1, "c");
+  h.clear();
+  h.send(2, R"({"type":"join","room":"d"})");
+  check_error(h.take_one(2), "too_many_rooms");
+  CHECK(h.state.check_invariants() == std::nullopt);
+}
+
+TEST_CASE("state: max_rooms_per_network 0 is no limit", "[state][limits]") {
+  StateConfig config;
+  config.max_rooms_per_network = 0;
+  Harness h(config);
+  h.login(1, "alice", net(1));
+  for (int i = 0; i < 30; ++i) h.join(1, "r" + std::to_string(i));
+  CHECK(h.state.check_invariants() == std::nullopt);
 }
 
 TEST_CASE("state: past max_clients a connection gets server_full, bye server_full, close", "[state][limits]") {
@@ -1422,7 +1565,7 @@ TEST_CASE("state: with max_rooms_per_client 0, hello joins no default room", "[s
 TEST_CASE("state: check_invariants holds through a busy session", "[state][invariants]") {
   StateConfig config;
   config.history = 2;
-  config.max_rooms = 3;
+  config.max_rooms = 2;  // besides the lobby
   config.max_rooms_per_client = 2;
   config.remembered_rooms = 1;
   Harness h(config);

@@ -1,9 +1,10 @@
-// Who may open a connection: at most so many at once per address, and new
-// ones no faster than a rate per address. Pure (time is passed in); the
+// Who may open a connection: at most so many at once per network, and new
+// ones no faster than a rate per network. Pure (time is passed in); the
 // listener asks before it gives a connection a session.
 //
-// IPv6 addresses are grouped by /64, the block one subscriber usually gets, so
-// a peer cannot escape the limit by walking its own prefix. IPv4 (also when it
+// A network is an IPv6 prefix, /64 by default, the block one subscriber
+// usually gets, so a peer cannot escape the limit by walking its own prefix
+// (a LAN whose hosts share a /64 sets a longer one). IPv4 (also when it
 // arrives v4-mapped on a dual-stack socket) is grouped by the whole address.
 #pragma once
 
@@ -23,6 +24,7 @@ struct AdmissionConfig {
   std::size_t max_per_address = 16;  // 0: no limit
   double connect_rate = 4;           // new connections a second per address; 0: no limit
   double connect_burst = 16;         // ...allowed at once above the rate
+  unsigned ipv6_prefix = 64;         // bits of an IPv6 address that make its network: 1..128
 };
 
 enum class Refusal { none, too_many_connections, connecting_too_fast };
@@ -32,9 +34,12 @@ class Admission {
  public:
   using Clock = RateLimiter::Clock;
   // The address block a connection counts against: 16 bytes, an IPv4 address
-  // in its v4-mapped form, an IPv6 address with its last 64 bits zeroed.
+  // in its v4-mapped form, an IPv6 address with the bits past its prefix zeroed.
   using Key = std::array<std::uint8_t, 16>;
-  static Key key_of(const boost::asio::ip::address& address);
+  static Key key_of(const boost::asio::ip::address& address, unsigned ipv6_prefix);
+  static constexpr bool valid_ipv6_prefix(std::size_t bits) { return bits >= 1 && bits <= 128; }
+  // The block of a peer's address, with the configured prefix.
+  Key network_of(const boost::asio::ip::address& address) const { return key_of(address, config_.ipv6_prefix); }
 
   explicit Admission(AdmissionConfig config) : config_(config) {}
 
@@ -70,6 +75,8 @@ class AdmissionTicket {
   AdmissionTicket(std::shared_ptr<Admission> admission, Admission::Key key)
       : admission_(std::move(admission)), key_(key) {}
   AdmissionTicket(AdmissionTicket&& other) noexcept = default;
+  // The block the place was taken in: the connection's network.
+  const Admission::Key& key() const { return key_; }
   AdmissionTicket& operator=(AdmissionTicket&& other) noexcept {
     if (this != &other) {
       give_back();

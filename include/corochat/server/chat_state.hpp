@@ -3,6 +3,7 @@
 // one input at a time and carries out the Effects it returns, in order.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -20,6 +21,9 @@
 namespace corochat::server {
 
 using ClientId = std::uint64_t;
+// The network a connection comes from: its admission group (an IPv4 address,
+// or an IPv6 prefix, as Admission::Key), which per-network limits count by.
+using Network = std::array<std::uint8_t, 16>;
 using protocol::SharedLine;
 using protocol::Timestamp;
 
@@ -29,8 +33,11 @@ struct StateConfig {
   std::string default_room = "lobby";  // empty: no default room
   std::size_t max_text = 4096;
   std::size_t history = 100;  // messages kept per room
-  std::size_t max_rooms = 1000;
+  std::size_t max_rooms = 1000;  // the default room aside: it is always kept
   std::size_t max_rooms_per_client = 50;
+  // Rooms (the default room aside) in which one network has members; 0: no
+  // limit. Without it a few addresses can fill all max_rooms with members.
+  std::size_t max_rooms_per_network = 100;
   std::size_t max_clients = 10000;
   // A history reply is cut (oldest messages first) to stay under this, so that
   // asking for history never overflows the asker's own outgoing queue.
@@ -77,9 +84,10 @@ class ChatState {
 
   ChatState(StateConfig config, TokenSource make_token);
 
-  // A new connection. Past max_clients, counting `closing` connections that
-  // are still open but no longer in the state: server_full, then close.
-  Effects connect(ClientId client, std::size_t closing = 0);
+  // A new connection from `network`. Past max_clients, counting `closing`
+  // connections that are still open but no longer in the state: server_full,
+  // then close.
+  Effects connect(ClientId client, std::size_t closing = 0, const Network& network = {});
   // One request from a connection, in the order the connection sent it.
   Effects handle(ClientId client, const protocol::Request& request, Timestamp now);
   // A line that failed framing, parsing or the flood limit: the error, in its place.
@@ -105,8 +113,9 @@ class ChatState {
   std::optional<std::uint64_t> room_seq(std::string_view room) const;
   std::vector<std::string> rooms_of(ClientId client) const;
   // Checks the state's own consistency and limits: nicks unique and indexed,
-  // members and rooms listing each other, history, room and per-client room
-  // counts within the configured limits, forgotten rooms really gone. Returns
+  // members and rooms listing each other, history, room, per-client and
+  // per-network room counts within the configured limits and the per-network
+  // counts matching the members, forgotten rooms really gone. Returns
   // the first violation found, or nothing. Costs O(clients x rooms per client
   // + members): for tests and fuzzing, not for every request of a server.
   std::optional<std::string> check_invariants() const;
@@ -118,6 +127,7 @@ class ChatState {
     std::string token;  // for hello.resume
     std::vector<std::string> rooms;
     RateLimiter replies{0, 1, {}};  // the reply budget, set at registration
+    Network network{};
   };
   struct Room {
     std::vector<ClientId> members;
@@ -126,6 +136,12 @@ class ChatState {
     std::uint64_t last_activity = 0;   // orders empty rooms for eviction
   };
   using RoomMap = std::map<std::string, Room, std::less<>>;
+  struct NetworkHash {
+    std::size_t operator()(const Network& network) const noexcept;
+  };
+  // One network's rooms (the default room aside), each with how many of the
+  // network's connections are in it.
+  using NetworkRooms = std::unordered_map<std::string, std::size_t>;
 
   struct Context;  // one request being handled
   void on(Context&, const protocol::Hello&);
@@ -143,6 +159,9 @@ class ChatState {
   void on(Context&, const protocol::Malformed&);
 
   // Room bookkeeping.
+  bool is_default_room(std::string_view name) const;
+  std::size_t counted_rooms() const;  // what max_rooms bounds: the default room aside
+  bool network_may_join(const Client&, const std::string& room) const;
   RoomMap::iterator find_or_create_room(std::string_view name);  // end() when max_rooms is reached
   void forget_room(RoomMap::iterator room);
   void add_member(Effects&, ClientId, Client&, RoomMap::iterator, Timestamp, const protocol::RequestId&);
@@ -160,6 +179,7 @@ class ChatState {
   std::unordered_map<ClientId, Client> clients_;
   std::unordered_map<std::string, ClientId> by_nick_;  // folded nick -> owner
   RoomMap rooms_;
+  std::unordered_map<Network, NetworkRooms, NetworkHash> network_rooms_;  // networks with members somewhere
   std::uint64_t activity_clock_ = 0;
   std::unordered_map<std::string, std::uint64_t> forgotten_seq_;  // room -> its last seq
   std::string epoch_;
