@@ -332,6 +332,46 @@ TEST_CASE("on a terminal, typed accents, CJK and emoji arrive intact while messa
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
 }
 
+TEST_CASE("on a narrow terminal, a wrapped line of wide characters is erased whole for an incoming line",
+          "[chat-client]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 20,
+                                       locale_environment("LANG", "C.UTF-8"));
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  // "[lobby] " and six two-column characters fill the 20 columns; the
+  // seventh, and the cursor, are on the second row.
+  for (int i = 0; i < 7; ++i) {
+    const std::size_t before = screen.size();
+    write_all(master, "日");
+    REQUIRE(read_until(master, screen, "日", std::chrono::seconds(5), before));
+  }
+  const std::size_t news_from = screen.size();
+  run_step(io, [&]() -> asio::awaitable<bool> {
+    co_await send(*bob, request::say("lobby", "wide news"));
+    co_return co_await wait_for(*bob, "message", "text", "wide news");
+  }());
+  REQUIRE(read_until(master, screen, "wide news", std::chrono::seconds(5), news_from));
+  // The erase goes up one row to the prompt before clearing to the end of
+  // the screen; without that, the first row would stay as a stale copy.
+  const std::size_t erase_at = screen.rfind("\r\x1b[J", screen.find("wide news", news_from));
+  INFO(screen.substr(news_from));
+  REQUIRE(erase_at != std::string::npos);
+  REQUIRE(erase_at >= news_from);
+  CHECK(screen.substr(erase_at - 4, 4) == "\x1b[1A");
+
+  write_all(master, "\r");
+  const auto received = run_step(io, collect_texts(*bob, "alice", 1, patience));
+  CHECK(received == std::vector<std::string>{"日日日日日日日"});
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
 TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by seq", "[chat-client]") {
   ChatdProcess chatd({"--flood-rate", "0"});
   char path[] = "/tmp/chat-client-proxy-XXXXXX";
