@@ -11,9 +11,12 @@ port=7000
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--port" ] && port="${args[$((i + 1))]}"
 done
+# chat-client was just built; nc is not on a fresh Debian.
 cat <<EOT
 
-chatd is starting. Connect from this machine with:
+chatd is starting. Connect from this machine, in another terminal, with:
+    $PWD/build/release/bin/chat-client 127.0.0.1:$port --nick alice
+or speak the protocol by hand with nc (apt-get install netcat-openbsd):
     nc 127.0.0.1 $port
 and type:  {"type":"hello","nick":"alice"}
            {"type":"say","room":"lobby","text":"hi"}

@@ -187,6 +187,41 @@ bool read_until(int fd, std::string& screen, std::string_view needle, std::chron
   return true;
 }
 
+// chat-client on a pseudo-terminal `columns` wide, as an interactive user runs
+// it; `environment` is set in the child (an empty value unsets the variable).
+int start_on_terminal(ChildProcess& child, std::vector<std::string> args, unsigned short columns,
+                      const std::vector<std::pair<std::string, std::string>>& environment = {}) {
+  int master = -1;
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = columns;
+  args.insert(args.begin(), CHAT_CLIENT_PATH);
+  auto argv = argv_of(args);
+  child.pid = ::forkpty(&master, nullptr, nullptr, &size);
+  REQUIRE(child.pid >= 0);
+  if (child.pid == 0) {
+    ::setenv("TERM", "xterm", 1);
+    ::unsetenv("NO_COLOR");
+    for (const auto& [name, value] : environment) {
+      if (value.empty()) ::unsetenv(name.c_str());
+      else ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  child.input = master;
+  return master;
+}
+
+// The locale variables as a user's shell would have them: only `name` set.
+std::vector<std::pair<std::string, std::string>> locale_environment(const std::string& name,
+                                                                    const std::string& value) {
+  std::vector<std::pair<std::string, std::string>> environment = {
+      {"LC_ALL", ""}, {"LC_CTYPE", ""}, {"LANG", ""}, {"LANGUAGE", ""}};
+  environment.emplace_back(name, value);
+  return environment;
+}
+
 }  // namespace
 
 TEST_CASE("piped lines arrive whole and in order under the default flood limit", "[chat-client]") {
@@ -204,21 +239,7 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
   auto bob = run_step(io, connect_client(io, chatd, "bob"));
 
   ChildProcess alice;
-  int master = -1;
-  winsize size{};
-  size.ws_row = 24;
-  size.ws_col = 120;
-  std::vector<std::string> args = {CHAT_CLIENT_PATH, chatd.host() + ":" + chatd.port(), "--nick", "alice"};
-  auto argv = argv_of(args);
-  alice.pid = ::forkpty(&master, nullptr, nullptr, &size);
-  REQUIRE(alice.pid >= 0);
-  if (alice.pid == 0) {
-    ::setenv("TERM", "xterm", 1);
-    ::unsetenv("NO_COLOR");
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  alice.input = master;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120);
 
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
@@ -249,6 +270,104 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
   write_all(master, "ld\r");
   CHECK(run_step(io, wait_for(*bob, "message", "text", "hello world")));
 
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, typed accents, CJK and emoji arrive intact while messages come in", "[chat-client]") {
+  // A UTF-8 locale from the environment, and one that is not UTF-8 (the
+  // client still reads the keyboard as UTF-8: the protocol is UTF-8).
+  const auto [variable, locale] = GENERATE(std::pair<std::string, std::string>{"LANG", "C.UTF-8"},
+                                           std::pair<std::string, std::string>{"LC_ALL", "C"});
+  INFO(variable << "=" << locale);
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120,
+                                       locale_environment(variable, locale));
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  // Once the screen lacks something, the rest is not waited for: the text bob
+  // receives tells what went wrong.
+  bool screen_right = true;
+  auto expect_on_screen = [&](std::string_view needle, std::size_t from) {
+    if (!screen_right) return;
+    screen_right = read_until(master, screen, needle, std::chrono::seconds(5), from);
+    INFO("expected on the screen: " << needle);
+    CHECK(screen_right);
+  };
+
+  // One write a keystroke, each echoed before the next; bob talks after the
+  // marked ones, and the half-typed line must come back whole under his line.
+  const std::vector<std::pair<std::string, bool>> keys = {
+      {"h", false}, {"é", true}, {"l", false}, {"l", false}, {"o", false}, {" ", false}, {"✓", true},
+      {" ", false}, {"日", false}, {"本", true}, {"語", false}, {" ", false}, {"😀", true}, {" ", false},
+      {"d", false}, {"o", false}, {"n", false}, {"e", false}};
+  std::string typed;
+  int news = 0;
+  for (const auto& [key, then_news] : keys) {
+    const std::size_t before = screen.size();
+    write_all(master, key);
+    typed += key;
+    expect_on_screen(key, before);
+    if (!then_news) continue;
+    const std::string text = "news " + std::to_string(++news);
+    run_step(io, [&]() -> asio::awaitable<bool> {
+      co_await send(*bob, request::say("lobby", text));
+      co_return co_await wait_for(*bob, "message", "text", text);
+    }());
+    const std::size_t news_from = screen.size();
+    expect_on_screen(text, news_from);
+    expect_on_screen(typed, screen.find(text, news_from));
+  }
+  write_all(master, "\r");
+  const auto received = run_step(io, collect_texts(*bob, "alice", 1, patience));
+  INFO(screen);
+  CHECK(received == std::vector<std::string>{"héllo ✓ 日本語 😀 done"});
+
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a narrow terminal, a wrapped line of wide characters is erased whole for an incoming line",
+          "[chat-client]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 20,
+                                       locale_environment("LANG", "C.UTF-8"));
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  // "[lobby] " and six two-column characters fill the 20 columns; the
+  // seventh, and the cursor, are on the second row.
+  for (int i = 0; i < 7; ++i) {
+    const std::size_t before = screen.size();
+    write_all(master, "日");
+    REQUIRE(read_until(master, screen, "日", std::chrono::seconds(5), before));
+  }
+  const std::size_t news_from = screen.size();
+  run_step(io, [&]() -> asio::awaitable<bool> {
+    co_await send(*bob, request::say("lobby", "wide news"));
+    co_return co_await wait_for(*bob, "message", "text", "wide news");
+  }());
+  REQUIRE(read_until(master, screen, "wide news", std::chrono::seconds(5), news_from));
+  // The erase goes up one row to the prompt before clearing to the end of
+  // the screen; without that, the first row would stay as a stale copy.
+  const std::size_t erase_at = screen.rfind("\r\x1b[J", screen.find("wide news", news_from));
+  INFO(screen.substr(news_from));
+  REQUIRE(erase_at != std::string::npos);
+  REQUIRE(erase_at >= news_from);
+  CHECK(screen.substr(erase_at - 4, 4) == "\x1b[1A");
+
+  write_all(master, "\r");
+  const auto received = run_step(io, collect_texts(*bob, "alice", 1, patience));
+  CHECK(received == std::vector<std::string>{"日日日日日日日"});
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <clocale>
 #include <string>
 
 #include <boost/json/parse.hpp>
@@ -44,6 +45,19 @@ DisplayContext plain_as(std::string nick) {
   c.colour = false;
   c.clock = [](std::int64_t ts) { return "t" + std::to_string(ts); };
   return c;
+}
+
+// wcwidth answers by LC_CTYPE; chat-client runs with a UTF-8 one.
+struct Utf8CharacterType {
+  std::string saved = std::setlocale(LC_CTYPE, nullptr);
+  Utf8CharacterType() { REQUIRE(std::setlocale(LC_CTYPE, "C.UTF-8")); }
+  ~Utf8CharacterType() { std::setlocale(LC_CTYPE, saved.c_str()); }
+};
+
+std::string repeat(std::string_view text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
 }
 
 }  // namespace
@@ -156,6 +170,63 @@ TEST_CASE("the sanitiser neutralises control characters and keeps UTF-8", "[chat
     CHECK(static_cast<unsigned char>(c) >= 0x20);
     CHECK(c != 0x7f);
   }
+}
+
+TEST_CASE("screen columns of typed text: accents, CJK, emoji, combining marks", "[chat-client][columns]") {
+  Utf8CharacterType utf8;
+  CHECK(display_columns("") == 0);
+  CHECK(display_columns("[lobby] hello") == 13);
+  CHECK(display_columns("héllo ✓") == 7);
+  CHECK(display_columns("ça, über, ñ") == 11);
+  CHECK(display_columns("日本語") == 6);
+  CHECK(display_columns("한국어 中文") == 11);
+  CHECK(display_columns("😀") == 2);
+  CHECK(display_columns("héllo ✓ 日本語 😀 done") == 22);
+  CHECK(display_columns("e\u0301") == 1);             // e and a combining acute accent
+  CHECK(display_columns("a\u0300\u0301\u0302b") == 2);  // marks stacked on one letter
+  CHECK(display_columns("zero\u200bwidth") == 9);      // zero-width space
+  // As the line editor shows them: ^A, and a tab to the next multiple of 8.
+  CHECK(display_columns("a\x01" "b") == 4);
+  CHECK(display_columns("ab\tc") == 9);
+}
+
+TEST_CASE("screen columns of bytes that are not UTF-8: one each, never a crash", "[chat-client][columns]") {
+  Utf8CharacterType utf8;
+  CHECK(display_columns("bad \xff\xfe") == 6);
+  CHECK(display_columns("cut \xe2\x9c") == 6);
+  CHECK(display_columns("\xe6\x97") == 2);           // 日 cut short
+  CHECK(display_columns("overlong \xc0\xaf") == 11);
+  CHECK(display_columns("\x80\x80") == 2);           // continuation bytes alone
+  CHECK(display_columns("\xed\xa0\x80") == 3);       // a UTF-16 surrogate
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte.push_back(static_cast<char>(c));
+  CHECK(display_columns(every_byte) > 0);
+  CHECK(cursor_after(every_byte, 7).column < 7);
+}
+
+TEST_CASE("the cursor's row after a prompt and input on a narrow terminal", "[chat-client][columns]") {
+  Utf8CharacterType utf8;
+  const std::string prompt = "[lobby] ";
+  auto at = cursor_after(prompt + repeat("x", 11), 20);
+  CHECK((at.row == 0 && at.column == 19));
+  at = cursor_after(prompt + repeat("x", 12), 20);  // a full row wraps at once
+  CHECK((at.row == 1 && at.column == 0));
+  at = cursor_after(prompt + repeat("日", 6), 20);
+  CHECK((at.row == 1 && at.column == 0));
+  at = cursor_after(prompt + repeat("日", 7), 20);
+  CHECK((at.row == 1 && at.column == 2));
+  // From an odd column the last column stays empty: the wide character that
+  // does not fit starts the next row, so rows are more than columns / width.
+  at = cursor_after(prompt + "a" + repeat("日", 5), 20);
+  CHECK((at.row == 0 && at.column == 19));
+  at = cursor_after(prompt + "a" + repeat("日", 6), 20);
+  CHECK((at.row == 1 && at.column == 2));
+  at = cursor_after(prompt + "a" + repeat("😀", 15), 20);
+  CHECK((at.row == 2 && at.column == 0));
+  at = cursor_after(repeat("é", 250), 80);
+  CHECK((at.row == 3 && at.column == 10));
+  at = cursor_after(repeat("日", 100), 0);  // unbounded
+  CHECK((at.row == 0 && at.column == 200));
 }
 
 TEST_CASE("display of every event, colour off", "[chat-client][display]") {

@@ -1,6 +1,8 @@
 #include "display.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <cwchar>
 
 #include <boost/json/value.hpp>
 
@@ -156,6 +158,40 @@ std::string sanitize(std::string_view text) {
     text.remove_prefix(len);
   }
   return out;
+}
+
+CursorPlace cursor_after(std::string_view text, std::size_t width) {
+  CursorPlace at;
+  auto advance = [&](std::size_t columns) {
+    at.column += columns;
+    if (width > 0 && at.column >= width) {
+      ++at.row;
+      at.column = 0;
+    }
+  };
+  while (!text.empty()) {
+    char32_t cp = 0;
+    const std::size_t len = decode_utf8(text, cp);
+    text.remove_prefix(std::max<std::size_t>(len, 1));
+    if (len == 0) {
+      advance(1);
+    } else if (cp == '\t') {
+      do advance(1);
+      while (at.column % 8 != 0);
+    } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+      advance(1);  // '^' and the letter may fall on different rows
+      advance(1);
+    } else if (const int w = ::wcwidth(static_cast<wchar_t>(cp)); w < 0) {
+      for (int i = cp > 0xffff ? 8 : 7; i > 0; --i) advance(1);  // libedit writes \U+XXXX
+    } else if (w > 0) {
+      if (width > 0 && at.column > 0 && at.column + static_cast<std::size_t>(w) > width) {
+        ++at.row;
+        at.column = 0;
+      }
+      advance(static_cast<std::size_t>(w));
+    }
+  }
+  return at;
 }
 
 std::string local_time(std::int64_t ts_ms) {

@@ -17,6 +17,22 @@ namespace corochat::chat_client {
 // UTF-8 become \xNN. Printable UTF-8 is kept as is.
 std::string sanitize(std::string_view text);
 
+// Where the cursor stands once the line editor has drawn `text` from the
+// start of a row `width` columns wide (0: one unbounded row). Widths come from
+// wcwidth in the current LC_CTYPE locale: two columns for CJK and most emoji,
+// none for combining marks. Laid out as libedit draws: a wide character that
+// does not fit at the end of a row starts the next one, a full row wraps at
+// once, control characters take two columns (^A), tabs reach the next multiple
+// of 8, and a byte that is not UTF-8 takes one (the terminal's replacement).
+struct CursorPlace {
+  std::size_t row = 0;
+  std::size_t column = 0;
+};
+CursorPlace cursor_after(std::string_view text, std::size_t width);
+
+// Screen columns `text` takes on one row.
+inline std::size_t display_columns(std::string_view text) { return cursor_after(text, 0).column; }
+
 // "HH:MM" in the local time zone for a server timestamp (ms since the epoch).
 std::string local_time(std::int64_t ts_ms);
 

@@ -1,7 +1,9 @@
 // chat-client: a terminal chat client for chatd.
+#include <clocale>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include <langinfo.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -89,6 +92,15 @@ bool split_endpoint(std::string_view text, Options& options) {
   return !options.host.empty() && valid_port(options.port);
 }
 
+// libedit decodes keystrokes by the C library's locale and, in the "C" locale
+// a program starts in, drops every byte above 0x7F. The protocol is UTF-8, so
+// the character type is UTF-8 even where the environment names no UTF-8
+// locale, or one that is not installed (setlocale then fails and leaves "C").
+void use_locale() {
+  std::setlocale(LC_ALL, "");
+  if (std::strcmp(::nl_langinfo(CODESET), "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
 int fail(std::string_view message) {
   std::cerr << "chat-client: " << message << "\n(try chat-client --help)\n";
   return 2;
@@ -97,6 +109,7 @@ int fail(std::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_locale();
   Options options;
   std::string password_file;
   bool port_given = false;

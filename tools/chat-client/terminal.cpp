@@ -61,14 +61,6 @@ void Terminal::restore() {
 
 namespace {
 
-// Columns a UTF-8 string takes, counting each code point as one.
-std::size_t display_columns(std::string_view text) {
-  std::size_t columns = 0;
-  for (unsigned char c : text)
-    if ((c & 0xC0) != 0x80) ++columns;
-  return columns;
-}
-
 std::size_t terminal_width() {
   winsize size{};
   if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
@@ -88,9 +80,9 @@ void Terminal::print(std::string_view text) {
   // rows: go up to where it starts), print above it, then let the editor draw
   // both again, cursor where it was. "\r\n": the terminal is in the editor's
   // mode, which may not translate "\n".
-  const std::size_t before_cursor =
-      display_columns(prompt_) + display_columns(std::string_view(rl_line_buffer, static_cast<std::size_t>(rl_point)));
-  const std::size_t rows_up = before_cursor / terminal_width();
+  std::string before_cursor = prompt_;
+  before_cursor.append(rl_line_buffer, static_cast<std::size_t>(rl_point));  // rl_point counts bytes
+  const std::size_t rows_up = cursor_after(before_cursor, terminal_width()).row;
   std::string out;
   if (rows_up > 0) out += "\x1b[" + std::to_string(rows_up) + "A";
   out += "\r\x1b[J";
