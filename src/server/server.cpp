@@ -43,8 +43,10 @@ Server::Server(asio::io_context& io, ServerOptions options)
   if (options_.tls.enabled()) {
     tls_context_ = load_tls_context(options_.tls);
     listen(options_.tls.port, tls_acceptors_);
-    reload_signals_.add(SIGHUP);
   }
+  // Always: service managers and log rotation send it to any daemon, and its
+  // default action would end chatd without a bye.
+  reload_signals_.add(SIGHUP);
 }
 
 void Server::listen(const std::string& port, Acceptors& into) {
@@ -97,7 +99,7 @@ void Server::start() {
   asio::co_spawn(io_, report_stats_on_signal(), log_failure("stats"));
   for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, false), log_failure("listener"));
   for (auto& acceptor : tls_acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, true), log_failure("TLS listener"));
-  if (tls_context_) asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
+  asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
 }
 
 asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
@@ -198,6 +200,10 @@ asio::awaitable<void> Server::wait_for_reload() {
   for (;;) {
     std::tuple<boost::system::error_code, int> got = co_await reload_signals_.async_wait(use_tuple);
     if (std::get<0>(got) || finished_) co_return;
+    if (!tls_context_) {
+      log::warn("SIGHUP: nothing to reload (no TLS certificate); carrying on");
+      continue;
+    }
     // New connections get the new context; open ones keep theirs.
     try {
       tls_context_ = load_tls_context(options_.tls);

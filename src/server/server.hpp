@@ -46,7 +46,7 @@ class Server {
   ServerOptions options_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
-  boost::asio::signal_set reload_signals_;  // SIGHUP, with TLS only
+  boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
   Inbox inbox_;
   std::size_t handshaking_ = 0;  // TLS connections not yet handed to the broadcaster
   Broadcaster broadcaster_;
