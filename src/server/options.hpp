@@ -42,6 +42,8 @@ struct ServerOptions {
   SessionLimits session;
   AdmissionConfig admission;
   int threads = 1;
+  // Refused connections being told why at once; past it they are just closed.
+  std::size_t max_refusing = 256;
   log::Level log_level = log::Level::warn;
 };
 

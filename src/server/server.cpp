@@ -1,7 +1,9 @@
 #include "server/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -24,10 +26,64 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t inbox_capacity = 4096;
-// A refused connection gets its two lines and this long to read them; no more
-// than this many are told at once (the rest are just closed).
+// A refused connection is let go once its peer has acknowledged the two
+// lines, within this grace; no more than ServerOptions::max_refusing are told
+// at once (the rest are just closed).
 constexpr auto refusal_grace = std::chrono::seconds(2);
-constexpr std::size_t max_refusing = 256;
+constexpr auto refusal_poll_limit = std::chrono::milliseconds(50);
+
+AdmissionConfig admission_config(const ServerOptions& options) {
+  AdmissionConfig config = options.admission;
+  config.max_clients = options.state.max_clients;
+  return config;
+}
+
+StateConfig broadcaster_config(const ServerOptions& options) {
+  StateConfig config = options.state;
+  config.max_clients = SIZE_MAX;  // the listener's to enforce
+  return config;
+}
+
+std::string refusal_lines(Refusal why) {
+  return *protocol::serialize_line(protocol::event::error(protocol::ErrorCode::server_full, to_string(why))) +
+         *protocol::serialize_line(protocol::event::bye(protocol::ByeReason::server_full));
+}
+
+// Reads and drops what the peer has sent, without waiting: closing with
+// unread input would reset the connection. False once the peer has closed
+// or the socket failed. Bounded per call, against a peer that floods.
+bool drain_input(tcp::socket& socket) {
+  std::array<char, 4096> sink;
+  for (int i = 0; i < 16; ++i) {
+    boost::system::error_code ec;
+    socket.read_some(asio::buffer(sink), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    if (ec) return false;
+  }
+  return true;
+}
+
+// The lines in one non-blocking send: a new socket's buffer always has room.
+bool send_at_once(tcp::socket& socket, const std::string& lines) {
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return false;
+  const std::size_t sent = socket.send(asio::buffer(lines), 0, ec);
+  return !ec && sent == lines.size();
+}
+
+// Gives back one count when it ends (the listener took it, so that a burst
+// of accepts sees it before the refusal's coroutine first runs).
+class Uncount {
+ public:
+  explicit Uncount(std::size_t& count) : count_(count) {}
+  ~Uncount() { --count_; }
+  Uncount(const Uncount&) = delete;
+  Uncount& operator=(const Uncount&) = delete;
+
+ private:
+  std::size_t& count_;
+};
 }
 
 Server::Server(asio::io_context& io, ServerOptions options)
@@ -37,8 +93,8 @@ Server::Server(asio::io_context& io, ServerOptions options)
       stats_signal_(io, SIGUSR1),
       reload_signals_(io),
       inbox_(io, inbox_capacity),
-      broadcaster_(inbox_, options_.state, handshaking_),
-      admission_(std::make_shared<Admission>(options_.admission)) {
+      broadcaster_(inbox_, broadcaster_config(options_)),
+      admission_(std::make_shared<Admission>(admission_config(options_))) {
   if (options_.plain) listen(options_.port, acceptors_);
   if (options_.tls.enabled()) {
     tls_context_ = load_tls_context(options_.tls);
@@ -120,13 +176,17 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    // Per-address limits come first, before a TLS handshake costs anything.
+    // The limits come first, before a TLS handshake costs anything.
     const auto key = Admission::key_of(socket.remote_endpoint(ignored).address());
     if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
       log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
-      // A TLS peer could not read the plain refusal: it is just closed.
-      if (!tls && refusing_ < max_refusing)
-        asio::co_spawn(io_, refuse(std::move(socket), refusal), log_failure("refusal"));
+      // A TLS peer could not read a plain refusal: one over its address's
+      // limits is just closed; a full server is worth a handshake to say so.
+      const bool tell = !tls || refusal == Refusal::server_full;
+      if (tell && refusing_ < options_.max_refusing) {
+        ++refusing_;  // given back by the refusal
+        asio::co_spawn(io_, refuse(std::move(socket), refusal, tls), log_failure("refusal"));
+      }
       continue;  // a socket not handed on closes here
     }
     AdmissionTicket ticket(admission_, key);
@@ -135,36 +195,12 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
       continue;
     }
     // Handshakes run beside the accept loop, so a slow one delays nobody.
-    // Beyond max_clients of them at once, the newest is closed unheard.
-    if (handshaking_ >= options_.state.max_clients) {
-      log::warn("TLS connection from ", transport::peer_name(socket), " closed: too many handshakes in progress");
-      continue;
-    }
-    ++handshaking_;
+    // Each holds its ticket, so they count toward max_clients.
     asio::co_spawn(io_, tls_handshake(std::move(socket), std::move(ticket)), log_failure("TLS handshake"));
   }
 }
 
-namespace {
-// Counts one handshake in progress until released or destroyed.
-class HandshakeSlot {
- public:
-  explicit HandshakeSlot(std::size_t& count) : count_(&count) {}
-  ~HandshakeSlot() { release(); }
-  HandshakeSlot(const HandshakeSlot&) = delete;
-  HandshakeSlot& operator=(const HandshakeSlot&) = delete;
-  void release() {
-    if (count_) --*count_;
-    count_ = nullptr;
-  }
-
- private:
-  std::size_t* count_;
-};
-}  // namespace
-
 asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket ticket) {
-  HandshakeSlot slot(handshaking_);
   const std::string peer = transport::peer_name(socket);
   transport::TlsStream stream(std::move(socket), tls_context_);
   tcp::socket* lowest = &stream.next_layer();
@@ -173,7 +209,6 @@ asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket 
   auto result = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
                           deadline.async_wait(use_tuple));
   handshake_sockets_.erase(lowest);
-  slot.release();  // from here on the connection is the broadcaster's to count, or gone
   if (stopping_) co_return;  // shutdown closed it, or would only say bye
   if (result.index() == 1) {
     log::warn("TLS handshake with ", peer, " timed out");
@@ -214,33 +249,47 @@ asio::awaitable<void> Server::wait_for_reload() {
   }
 }
 
-// Over its address's limit: `error` and `bye` server_full, then closed. This
-// never reaches the broadcaster, so a peer hammering the port costs the
-// others nothing but the accept.
-asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why) {
-  ++refusing_;
-  auto peer = std::make_shared<tcp::socket>(std::move(socket));
-  asio::steady_timer deadline(io_, refusal_grace);
-  deadline.async_wait([peer](boost::system::error_code ec) {
+// Over a limit: `error` and `bye` server_full, then closed. This never
+// reaches the broadcaster, so a peer hammering the port costs the others
+// little more than the accept. The refusal is over once the peer's kernel has
+// acknowledged it all (SIOCOUTQ is 0 after our FIN): a peer that keeps its
+// socket open without reading holds its place for a round trip, not the
+// whole grace.
+asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why, bool tls) {
+  Uncount slot(refusing_);
+  const auto deadline = std::chrono::steady_clock::now() + refusal_grace;
+  const std::string lines = refusal_lines(why);
+  asio::steady_timer timer(io_);
+  bool sent = false;
+  if (!tls) {
+    sent = send_at_once(socket, lines);
+  } else {
+    transport::TlsStream stream(std::move(socket), tls_context_);
+    timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + options_.tls.handshake_timeout));
+    auto shaken = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                            timer.async_wait(use_tuple));
+    if (shaken.index() == 0 && !std::get<0>(std::get<0>(shaken))) {
+      timer.expires_at(deadline);
+      auto wrote = co_await (asio::async_write(stream, asio::buffer(lines), use_tuple) || timer.async_wait(use_tuple));
+      sent = wrote.index() == 0 && !std::get<0>(std::get<0>(wrote));
+    }
+    socket = std::move(stream.next_layer());  // no close_notify: the FIN ends it
     boost::system::error_code ignored;
-    if (!ec) peer->close(ignored);  // a peer that neither reads nor closes
-  });
-  const std::string lines =
-      *protocol::serialize_line(protocol::event::error(protocol::ErrorCode::server_full, to_string(why))) +
-      *protocol::serialize_line(protocol::event::bye(protocol::ByeReason::server_full));
-  auto [write_error, written] = co_await asio::async_write(*peer, asio::buffer(lines), use_tuple);
-  if (!write_error) {
-    // Closing with unread input would reset the connection and could discard
-    // the lines before the peer reads them: send FIN, drain until it closes.
-    transport::shutdown_sending(*peer);
-    std::array<char, 512> sink;
-    for (;;) {
-      auto [ec, n] = co_await peer->async_read_some(asio::buffer(sink), use_tuple);
-      if (ec) break;
+    socket.non_blocking(true, ignored);
+  }
+  if (sent) {
+    transport::shutdown_sending(socket);
+    // Polled with a short backoff: 1, 2, 4 .. 50 ms.
+    auto pause = std::chrono::milliseconds(1);
+    while (drain_input(socket) && transport::unacknowledged_bytes(socket) > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;  // a peer whose window stays shut
+      timer.expires_at(std::min(deadline, now + pause));
+      co_await timer.async_wait(use_tuple);
+      pause = std::min(pause * 2, refusal_poll_limit);
     }
   }
-  transport::close_now(*peer);
-  --refusing_;
+  transport::close_now(socket);
 }
 
 // What an operator (or a test) asks with `kill -USR1`: written whatever the

@@ -37,7 +37,7 @@ class Server {
   boost::asio::awaitable<void> open_session(Stream stream, AdmissionTicket ticket);
   boost::asio::awaitable<void> wait_for_signal();
   boost::asio::awaitable<void> report_stats_on_signal();
-  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why);
+  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why, bool tls);
   boost::asio::awaitable<void> wait_for_reload();
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
@@ -48,7 +48,6 @@ class Server {
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
   boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
   Inbox inbox_;
-  std::size_t handshaking_ = 0;  // TLS connections not yet handed to the broadcaster
   Broadcaster broadcaster_;
   Acceptors acceptors_;
   Acceptors tls_acceptors_;

@@ -519,6 +519,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (transport_closed_) return;
     transport_closed_ = true;
     transport::close_now(stream_);
+    admission_ = AdmissionTicket();  // its descriptor is free: so is its place
     wake_writer_.cancel();
     wake_writer();  // the TCP writer, when idle, learns of it only this way
     if constexpr (transport::reads_when_ready<Stream>) resume_reader();
@@ -603,7 +604,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool finishing_ = false;   // the writer has sent all and is ending the stream
   int running_ = 2;  // reader and writer
   [[no_unique_address]] std::conditional_t<transport::reads_when_ready<Stream>, HandlerReader, NoReader> reader_;
-  AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends
+  AdmissionTicket admission_;  // the connection's place in its address's limit and max_clients, until closed
 };
 
 }  // namespace corochat::server
