@@ -31,6 +31,7 @@ constexpr std::size_t inbox_capacity = 4096;
 // at once (the rest are just closed).
 constexpr auto refusal_grace = std::chrono::seconds(2);
 constexpr auto refusal_poll_limit = std::chrono::milliseconds(50);
+constexpr auto shortage_report_interval = std::chrono::seconds(10);
 
 AdmissionConfig admission_config(const ServerOptions& options) {
   AdmissionConfig config = options.admission;
@@ -70,6 +71,10 @@ bool send_at_once(tcp::socket& socket, const std::string& lines) {
   if (ec) return false;
   const std::size_t sent = socket.send(asio::buffer(lines), 0, ec);
   return !ec && sent == lines.size();
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
 }
 
 // Gives back one count when it ends (the listener took it, so that a burst
@@ -168,10 +173,24 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     if (ec == asio::error::operation_aborted) break;
     if (!acceptor.is_open()) break;  // shutdown began while this accept completed
     if (ec) {
-      // Out of descriptors, most often: pause rather than spin.
-      log::error("accept failed: ", ec.message());
+      // Out of descriptors, the peer would wait unanswered in the backlog:
+      // free the spare, so that the next accept takes it and can say no.
+      if (out_of_descriptors(ec) && spare_.held()) {
+        spare_.give_up();
+        continue;
+      }
+      spare_.take_back();  // in case a descriptor came free meanwhile
+      report_shortage("accept failed: " + ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    if (!spare_.held()) {
+      // Accepted with the spare's descriptor: there is none to keep it with.
+      const std::string peer = transport::peer_name(socket);
+      refuse_at_once(socket, tls);
+      spare_.take_back();
+      report_shortage("out of descriptors: refused " + peer + " at once");
       continue;
     }
     boost::system::error_code ignored;
@@ -198,6 +217,18 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     // Each holds its ticket, so they count toward max_clients.
     asio::co_spawn(io_, tls_handshake(std::move(socket), std::move(ticket)), log_failure("TLS handshake"));
   }
+}
+
+// Running out of descriptors repeats for every connection while it lasts:
+// one line every few seconds, with a count, rather than one each.
+void Server::report_shortage(const std::string& what) {
+  ++shortage_unreported_;
+  const auto now = std::chrono::steady_clock::now();
+  if (shortage_reported_ != std::chrono::steady_clock::time_point{} && now - shortage_reported_ < shortage_report_interval)
+    return;
+  log::error(what, " (", shortage_unreported_, " such since the last report; raise the descriptor limit or lower --max-clients)");
+  shortage_reported_ = now;
+  shortage_unreported_ = 0;
 }
 
 asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket ticket) {
@@ -288,6 +319,16 @@ asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why, bool tls) 
       co_await timer.async_wait(use_tuple);
       pause = std::min(pause * 2, refusal_poll_limit);
     }
+  }
+  transport::close_now(socket);
+}
+
+// No descriptor to spare for a refusal: the two lines if they go out at once
+// (plain TCP only), then closed.
+void Server::refuse_at_once(tcp::socket& socket, bool tls) {
+  if (!tls && send_at_once(socket, refusal_lines(Refusal::server_full))) {
+    transport::shutdown_sending(socket);
+    drain_input(socket);
   }
   transport::close_now(socket);
 }
