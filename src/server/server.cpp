@@ -187,10 +187,10 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     }
     if (!spare_.held()) {
       // Accepted with the spare's descriptor: there is none to keep it with.
-      const std::string peer = transport::peer_name(socket);
+      // (No address in the line: at the default level the log holds none.)
       refuse_at_once(socket, tls);
       spare_.take_back();
-      report_shortage("out of descriptors: refused " + peer + " at once");
+      report_shortage("out of descriptors: a connection refused at once");
       continue;
     }
     boost::system::error_code ignored;
