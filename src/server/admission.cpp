@@ -13,6 +13,7 @@ const char* to_string(Refusal refusal) {
     // rest of its IPv6 prefix, and should not be told it alone is at fault.
     case Refusal::too_many_connections: return "too many connections from your network";
     case Refusal::connecting_too_fast: return "connecting too fast from your network";
+    case Refusal::server_full: return "the server is full, try again later";
   }
   return "refused";
 }
@@ -35,23 +36,31 @@ std::size_t Admission::KeyHash::operator()(const Key& key) const noexcept {
 
 Refusal Admission::admit(const Key& key, Clock::time_point now) {
   const bool limits_rate = config_.connect_rate > 0;
-  if (config_.max_per_address == 0 && !limits_rate) return Refusal::none;
+  if (config_.max_per_address == 0 && !limits_rate) {
+    if (open_ >= config_.max_clients) return Refusal::server_full;
+    ++open_;
+    return Refusal::none;
+  }
   if (blocks_.size() >= sweep_at_) forget_idle_blocks(now);
   auto [it, inserted] = blocks_.try_emplace(key, Block{0, RateLimiter(config_.connect_rate, config_.connect_burst, now), now});
   Block& block = it->second;
   if (config_.max_per_address > 0 && block.connections >= config_.max_per_address)
     return Refusal::too_many_connections;
   if (!block.connects.allow(now)) return Refusal::connecting_too_fast;
-  ++block.connections;
   if (limits_rate) {
     // One more token to refill, from whichever is later: now or the last refill.
     const auto refill = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / config_.connect_rate));
     block.full_again = std::max(block.full_again, now) + refill;
   }
+  // After the rate, so that hammering a full server is slowed like any other.
+  if (open_ >= config_.max_clients) return Refusal::server_full;
+  ++block.connections;
+  ++open_;
   return Refusal::none;
 }
 
 void Admission::release(const Key& key) {
+  if (open_ > 0) --open_;
   auto it = blocks_.find(key);
   if (it == blocks_.end() || it->second.connections == 0) return;
   --it->second.connections;

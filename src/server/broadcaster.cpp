@@ -29,9 +29,8 @@ std::string random_token() {
 
 }  // namespace
 
-Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, const std::size_t& handshaking)
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config)
     : inbox_(inbox),
-      handshaking_(handshaking),
       state_(std::move(config), random_token),
       presence_timer_(inbox.get_executor()) {}
 
@@ -106,9 +105,9 @@ void Broadcaster::on(Inbound& in) {
         in.connection->close_after_flush();
         return;
       }
-      // Connections still flushing on their way out, or still in their TLS
-      // handshake, count toward max_clients too.
-      apply(state_.connect(id, connections_.size() - 1 - state_.connection_count() + handshaking_, in.network));
+      // The listener admitted it within max_clients: a count here would lag
+      // behind the sockets it closed, and refuse a connection it admitted.
+      apply(state_.connect(id, 0, in.network));
       return;
     }
     case Inbound::Kind::lines:

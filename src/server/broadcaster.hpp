@@ -16,9 +16,9 @@ namespace corochat::server {
 
 class Broadcaster {
  public:
-  // `handshaking`: connections still in their TLS handshake, which count
-  // toward max_clients like the ones closing.
-  Broadcaster(Inbox& inbox, StateConfig config, const std::size_t& handshaking);
+  // max_clients is the listener's to enforce (Admission), before a connection
+  // reaches the broadcaster: give this one a config without it.
+  Broadcaster(Inbox& inbox, StateConfig config);
 
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
@@ -47,7 +47,6 @@ class Broadcaster {
   static Timestamp now();
 
   Inbox& inbox_;
-  const std::size_t& handshaking_;
   ChatState state_;
   std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
   // The rest of a batch whose connection had no room for more replies.

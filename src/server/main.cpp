@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "server/descriptors.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
@@ -31,6 +32,23 @@ int main(int argc, char** argv) {
   }
   log::set_level(cl.options.log_level);
   std::signal(SIGPIPE, SIG_IGN);
+
+  // One descriptor per connection: take all the system allows, and keep the
+  // limits within it, so that no peer is left unanswered by a failing accept.
+  // Set aside beyond those open now: the event loop's and the signals' (5),
+  // the listeners (2), the spare (1), and a margin for files opened later
+  // (certificate reloads, the random device).
+  {
+    const std::size_t limit = descriptors::raise_limit();
+    const std::size_t reserved = descriptors::in_use() + 5 + 2 + 1 + 16;
+    const std::size_t wanted = cl.options.state.max_clients;
+    const auto budget = descriptors::fit(limit, reserved, wanted, cl.options.max_refusing);
+    if (budget.max_clients < wanted)
+      log::warn("max_clients lowered from ", wanted, " to ", budget.max_clients, ": the descriptor limit is ", limit,
+                " (RLIMIT_NOFILE; raise it with ulimit -n, or LimitNOFILE= under systemd)");
+    cl.options.state.max_clients = budget.max_clients;
+    cl.options.max_refusing = budget.max_refusing;
+  }
 
   cl.options.state.server_name = "chatd/" COROCHAT_VERSION;
   cl.options.state.epoch = [] {

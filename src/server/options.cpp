@@ -167,7 +167,7 @@ const std::vector<Option>& options() {
          cl.options.state.password = password;
          return true;
        }},
-      {"--max-clients", "N", "open connections; the next is refused (default 10000)",
+      {"--max-clients", "N", "open connections; the next is refused; lowered to fit the descriptor limit (default 10000)",
        size_into(&ServerOptions::state, &StateConfig::max_clients)},
       {"--motd", "TEXT", "message of the day sent in welcome",
        [](CommandLine& cl, std::string_view v) { cl.options.state.motd = v; return true; }},

@@ -42,6 +42,9 @@ struct ServerOptions {
   SessionLimits session;
   AdmissionConfig admission;
   int threads = 1;
+  // Refused connections being told why at once; past it they are just
+  // closed. Lowered with max_clients to fit the descriptor limit.
+  std::size_t max_refusing = 256;
   log::Level log_level = log::Level::warn;
 };
 

@@ -1,7 +1,9 @@
 #include "server/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -24,10 +26,69 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t inbox_capacity = 4096;
-// A refused connection gets its two lines and this long to read them; no more
-// than this many are told at once (the rest are just closed).
+// A refused connection is let go once its peer has acknowledged the two
+// lines, within this grace; no more than ServerOptions::max_refusing are told
+// at once (the rest are just closed).
 constexpr auto refusal_grace = std::chrono::seconds(2);
-constexpr std::size_t max_refusing = 256;
+constexpr auto refusal_poll_limit = std::chrono::milliseconds(50);
+constexpr auto shortage_report_interval = std::chrono::seconds(10);
+
+AdmissionConfig admission_config(const ServerOptions& options) {
+  AdmissionConfig config = options.admission;
+  config.max_clients = options.state.max_clients;
+  return config;
+}
+
+StateConfig broadcaster_config(const ServerOptions& options) {
+  StateConfig config = options.state;
+  config.max_clients = SIZE_MAX;  // the listener's to enforce
+  return config;
+}
+
+std::string refusal_lines(Refusal why) {
+  return *protocol::serialize_line(protocol::event::error(protocol::ErrorCode::server_full, to_string(why))) +
+         *protocol::serialize_line(protocol::event::bye(protocol::ByeReason::server_full));
+}
+
+// Reads and drops what the peer has sent, without waiting: closing with
+// unread input would reset the connection. False once the peer has closed
+// or the socket failed. Bounded per call, against a peer that floods.
+bool drain_input(tcp::socket& socket) {
+  std::array<char, 4096> sink;
+  for (int i = 0; i < 16; ++i) {
+    boost::system::error_code ec;
+    socket.read_some(asio::buffer(sink), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    if (ec) return false;
+  }
+  return true;
+}
+
+// The lines in one non-blocking send: a new socket's buffer always has room.
+bool send_at_once(tcp::socket& socket, const std::string& lines) {
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return false;
+  const std::size_t sent = socket.send(asio::buffer(lines), 0, ec);
+  return !ec && sent == lines.size();
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+// Gives back one count when it ends (the listener took it, so that a burst
+// of accepts sees it before the refusal's coroutine first runs).
+class Uncount {
+ public:
+  explicit Uncount(std::size_t& count) : count_(count) {}
+  ~Uncount() { --count_; }
+  Uncount(const Uncount&) = delete;
+  Uncount& operator=(const Uncount&) = delete;
+
+ private:
+  std::size_t& count_;
+};
 }
 
 Server::Server(asio::io_context& io, ServerOptions options)
@@ -37,14 +98,16 @@ Server::Server(asio::io_context& io, ServerOptions options)
       stats_signal_(io, SIGUSR1),
       reload_signals_(io),
       inbox_(io, inbox_capacity),
-      broadcaster_(inbox_, options_.state, handshaking_),
-      admission_(std::make_shared<Admission>(options_.admission)) {
+      broadcaster_(inbox_, broadcaster_config(options_)),
+      admission_(std::make_shared<Admission>(admission_config(options_))) {
   if (options_.plain) listen(options_.port, acceptors_);
   if (options_.tls.enabled()) {
     tls_context_ = load_tls_context(options_.tls);
     listen(options_.tls.port, tls_acceptors_);
-    reload_signals_.add(SIGHUP);
   }
+  // Always: service managers and log rotation send it to any daemon, and its
+  // default action would end chatd without a bye.
+  reload_signals_.add(SIGHUP);
 }
 
 void Server::listen(const std::string& port, Acceptors& into) {
@@ -97,7 +160,7 @@ void Server::start() {
   asio::co_spawn(io_, report_stats_on_signal(), log_failure("stats"));
   for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, false), log_failure("listener"));
   for (auto& acceptor : tls_acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, true), log_failure("TLS listener"));
-  if (tls_context_) asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
+  asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
 }
 
 asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
@@ -110,21 +173,39 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     if (ec == asio::error::operation_aborted) break;
     if (!acceptor.is_open()) break;  // shutdown began while this accept completed
     if (ec) {
-      // Out of descriptors, most often: pause rather than spin.
-      log::error("accept failed: ", ec.message());
+      // Out of descriptors, the peer would wait unanswered in the backlog:
+      // free the spare, so that the next accept takes it and can say no.
+      if (out_of_descriptors(ec) && spare_.held()) {
+        spare_.give_up();
+        continue;
+      }
+      spare_.take_back();  // in case a descriptor came free meanwhile
+      report_shortage("accept failed: " + ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    if (!spare_.held()) {
+      // Accepted with the spare's descriptor: there is none to keep it with.
+      // (No address in the line: at the default level the log holds none.)
+      refuse_at_once(socket, tls);
+      spare_.take_back();
+      report_shortage("out of descriptors: a connection refused at once");
+      continue;
+    }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    // Per-address limits come first, before a TLS handshake costs anything.
+    // The limits come first, before a TLS handshake costs anything.
     const auto key = admission_->network_of(socket.remote_endpoint(ignored).address());
     if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
       log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
-      // A TLS peer could not read the plain refusal: it is just closed.
-      if (!tls && refusing_ < max_refusing)
-        asio::co_spawn(io_, refuse(std::move(socket), refusal), log_failure("refusal"));
+      // A TLS peer could not read a plain refusal: one over its address's
+      // limits is just closed; a full server is worth a handshake to say so.
+      const bool tell = !tls || refusal == Refusal::server_full;
+      if (tell && refusing_ < options_.max_refusing) {
+        ++refusing_;  // given back by the refusal
+        asio::co_spawn(io_, refuse(std::move(socket), refusal, tls), log_failure("refusal"));
+      }
       continue;  // a socket not handed on closes here
     }
     AdmissionTicket ticket(admission_, key);
@@ -133,36 +214,24 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
       continue;
     }
     // Handshakes run beside the accept loop, so a slow one delays nobody.
-    // Beyond max_clients of them at once, the newest is closed unheard.
-    if (handshaking_ >= options_.state.max_clients) {
-      log::warn("TLS connection from ", transport::peer_name(socket), " closed: too many handshakes in progress");
-      continue;
-    }
-    ++handshaking_;
+    // Each holds its ticket, so they count toward max_clients.
     asio::co_spawn(io_, tls_handshake(std::move(socket), std::move(ticket)), log_failure("TLS handshake"));
   }
 }
 
-namespace {
-// Counts one handshake in progress until released or destroyed.
-class HandshakeSlot {
- public:
-  explicit HandshakeSlot(std::size_t& count) : count_(&count) {}
-  ~HandshakeSlot() { release(); }
-  HandshakeSlot(const HandshakeSlot&) = delete;
-  HandshakeSlot& operator=(const HandshakeSlot&) = delete;
-  void release() {
-    if (count_) --*count_;
-    count_ = nullptr;
-  }
-
- private:
-  std::size_t* count_;
-};
-}  // namespace
+// Running out of descriptors repeats for every connection while it lasts:
+// one line every few seconds, with a count, rather than one each.
+void Server::report_shortage(const std::string& what) {
+  ++shortage_unreported_;
+  const auto now = std::chrono::steady_clock::now();
+  if (shortage_reported_ != std::chrono::steady_clock::time_point{} && now - shortage_reported_ < shortage_report_interval)
+    return;
+  log::error(what, " (", shortage_unreported_, " such since the last report; raise the descriptor limit or lower --max-clients)");
+  shortage_reported_ = now;
+  shortage_unreported_ = 0;
+}
 
 asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket ticket) {
-  HandshakeSlot slot(handshaking_);
   const std::string peer = transport::peer_name(socket);
   transport::TlsStream stream(std::move(socket), tls_context_);
   tcp::socket* lowest = &stream.next_layer();
@@ -171,7 +240,6 @@ asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket 
   auto result = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
                           deadline.async_wait(use_tuple));
   handshake_sockets_.erase(lowest);
-  slot.release();  // from here on the connection is the broadcaster's to count, or gone
   if (stopping_) co_return;  // shutdown closed it, or would only say bye
   if (result.index() == 1) {
     log::warn("TLS handshake with ", peer, " timed out");
@@ -199,6 +267,10 @@ asio::awaitable<void> Server::wait_for_reload() {
   for (;;) {
     std::tuple<boost::system::error_code, int> got = co_await reload_signals_.async_wait(use_tuple);
     if (std::get<0>(got) || finished_) co_return;
+    if (!tls_context_) {
+      log::warn("SIGHUP: nothing to reload (no TLS certificate); carrying on");
+      continue;
+    }
     // New connections get the new context; open ones keep theirs.
     try {
       tls_context_ = load_tls_context(options_.tls);
@@ -209,33 +281,57 @@ asio::awaitable<void> Server::wait_for_reload() {
   }
 }
 
-// Over its address's limit: `error` and `bye` server_full, then closed. This
-// never reaches the broadcaster, so a peer hammering the port costs the
-// others nothing but the accept.
-asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why) {
-  ++refusing_;
-  auto peer = std::make_shared<tcp::socket>(std::move(socket));
-  asio::steady_timer deadline(io_, refusal_grace);
-  deadline.async_wait([peer](boost::system::error_code ec) {
+// Over a limit: `error` and `bye` server_full, then closed. This never
+// reaches the broadcaster, so a peer hammering the port costs the others
+// little more than the accept. The refusal is over once the peer's kernel has
+// acknowledged it all (SIOCOUTQ is 0 after our FIN): a peer that keeps its
+// socket open without reading holds its place for a round trip, not the
+// whole grace.
+asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why, bool tls) {
+  Uncount slot(refusing_);
+  const auto deadline = std::chrono::steady_clock::now() + refusal_grace;
+  const std::string lines = refusal_lines(why);
+  asio::steady_timer timer(io_);
+  bool sent = false;
+  if (!tls) {
+    sent = send_at_once(socket, lines);
+  } else {
+    transport::TlsStream stream(std::move(socket), tls_context_);
+    timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + options_.tls.handshake_timeout));
+    auto shaken = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                            timer.async_wait(use_tuple));
+    if (shaken.index() == 0 && !std::get<0>(std::get<0>(shaken))) {
+      timer.expires_at(deadline);
+      auto wrote = co_await (asio::async_write(stream, asio::buffer(lines), use_tuple) || timer.async_wait(use_tuple));
+      sent = wrote.index() == 0 && !std::get<0>(std::get<0>(wrote));
+    }
+    socket = std::move(stream.next_layer());  // no close_notify: the FIN ends it
     boost::system::error_code ignored;
-    if (!ec) peer->close(ignored);  // a peer that neither reads nor closes
-  });
-  const std::string lines =
-      *protocol::serialize_line(protocol::event::error(protocol::ErrorCode::server_full, to_string(why))) +
-      *protocol::serialize_line(protocol::event::bye(protocol::ByeReason::server_full));
-  auto [write_error, written] = co_await asio::async_write(*peer, asio::buffer(lines), use_tuple);
-  if (!write_error) {
-    // Closing with unread input would reset the connection and could discard
-    // the lines before the peer reads them: send FIN, drain until it closes.
-    transport::shutdown_sending(*peer);
-    std::array<char, 512> sink;
-    for (;;) {
-      auto [ec, n] = co_await peer->async_read_some(asio::buffer(sink), use_tuple);
-      if (ec) break;
+    socket.non_blocking(true, ignored);
+  }
+  if (sent) {
+    transport::shutdown_sending(socket);
+    // Polled with a short backoff: 1, 2, 4 .. 50 ms.
+    auto pause = std::chrono::milliseconds(1);
+    while (drain_input(socket) && transport::unacknowledged_bytes(socket) > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;  // a peer whose window stays shut
+      timer.expires_at(std::min(deadline, now + pause));
+      co_await timer.async_wait(use_tuple);
+      pause = std::min(pause * 2, refusal_poll_limit);
     }
   }
-  transport::close_now(*peer);
-  --refusing_;
+  transport::close_now(socket);
+}
+
+// No descriptor to spare for a refusal: the two lines if they go out at once
+// (plain TCP only), then closed.
+void Server::refuse_at_once(tcp::socket& socket, bool tls) {
+  if (!tls && send_at_once(socket, refusal_lines(Refusal::server_full))) {
+    transport::shutdown_sending(socket);
+    drain_input(socket);
+  }
+  transport::close_now(socket);
 }
 
 // What an operator (or a test) asks with `kill -USR1`: written whatever the

@@ -2,7 +2,9 @@
 // that end it all.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -14,6 +16,7 @@
 
 #include "corochat/server/admission.hpp"
 #include "server/broadcaster.hpp"
+#include "server/descriptors.hpp"
 #include "server/inbox.hpp"
 #include "server/options.hpp"
 
@@ -37,7 +40,9 @@ class Server {
   boost::asio::awaitable<void> open_session(Stream stream, AdmissionTicket ticket);
   boost::asio::awaitable<void> wait_for_signal();
   boost::asio::awaitable<void> report_stats_on_signal();
-  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why);
+  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why, bool tls);
+  void refuse_at_once(boost::asio::ip::tcp::socket& socket, bool tls);
+  void report_shortage(const std::string& what);
   boost::asio::awaitable<void> wait_for_reload();
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
@@ -46,9 +51,8 @@ class Server {
   ServerOptions options_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
-  boost::asio::signal_set reload_signals_;  // SIGHUP, with TLS only
+  boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
   Inbox inbox_;
-  std::size_t handshaking_ = 0;  // TLS connections not yet handed to the broadcaster
   Broadcaster broadcaster_;
   Acceptors acceptors_;
   Acceptors tls_acceptors_;
@@ -59,6 +63,10 @@ class Server {
   bool stopping_ = false;   // a signal asked for shutdown
   std::shared_ptr<Admission> admission_;  // shared with the sessions' tickets
   std::size_t refusing_ = 0;               // refused connections still being told why
+  descriptors::Spare spare_;               // given up to answer a peer when descriptors run out
+  // Out of descriptors: said at most once every few seconds, with a count.
+  std::chrono::steady_clock::time_point shortage_reported_{};
+  std::size_t shortage_unreported_ = 0;
   ClientId next_client_ = 1;
   bool finished_ = false;  // the broadcaster is done: every connection is closed
 };

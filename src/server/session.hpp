@@ -552,6 +552,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (transport_closed_) return;
     transport_closed_ = true;
     transport::close_now(stream_);
+    admission_ = AdmissionTicket();  // its descriptor is free: so is its place
     wake_writer_.cancel();
     wake_writer();  // the TCP writer, when idle, learns of it only this way
     if constexpr (transport::reads_when_ready<Stream>) {
@@ -640,7 +641,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   bool report_room_ = false;  // the broadcaster waits for room for replies
   int running_ = 2;  // reader and writer
   [[no_unique_address]] std::conditional_t<transport::reads_when_ready<Stream>, HandlerReader, NoReader> reader_;
-  AdmissionTicket admission_;  // the connection's place in its address's limit, until the session ends
+  AdmissionTicket admission_;  // the connection's place in its address's limit and max_clients, until closed
 };
 
 }  // namespace corochat::server

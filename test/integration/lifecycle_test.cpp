@@ -193,3 +193,38 @@ TEST_CASE("SIGTERM twice at once, as timeout(1) sends it, still shuts down grace
   t.run();
   CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
 }
+
+// systemctl reload and log-rotation hooks send SIGHUP to whatever runs; a
+// chatd with nothing to reload must say so and carry on, not die.
+TEST_CASE("SIGHUP without TLS is logged and changes nothing; SIGTERM still shuts down gracefully") {
+  ChatdProcess chatd;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto alice = co_await connect_client(t.io, chatd, "alice");
+    co_await expect(*alice, "joined");
+    chatd.signal(SIGHUP);
+    // Bounded wait for chatd to have handled it (a dead chatd never logs it).
+    bool logged = false;
+    for (int i = 0; i < 500 && !logged; ++i) {
+      logged = chatd.log().find("SIGHUP") != std::string::npos;
+      asio::steady_timer pause(t.io, 10ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    INFO(chatd.log());
+    REQUIRE(logged);
+    co_await send(*alice, request::of_type("ping"));
+    co_await expect(*alice, "pong");
+    auto bob = co_await connect_client(t.io, chatd, "bob");  // still accepting
+    co_await expect(*alice, "joined", "nick", "bob");
+
+    co_await expect(*bob, "joined", "nick", "bob");
+
+    chatd.signal(SIGTERM);
+    for (Client* c : {alice.get(), bob.get()}) {
+      co_await expect(*c, "bye", "reason", "shutdown");
+      co_await expect_closed(*c);
+    }
+  });
+  t.run();
+  CHECK(chatd.wait_exit(std::chrono::seconds(10)) == 0);
+}

@@ -149,3 +149,19 @@ TEST_CASE("admission: idle address blocks are forgotten, so the table stays boun
   }
   CHECK(admission.connections(a) == 1);
 }
+
+TEST_CASE("admission: at most max_clients open from all addresses; refusals hold no place", "[admission]") {
+  for (const double rate : {0.0, 100.0}) {  // with and without per-address limits
+    Admission admission({.max_per_address = 0, .connect_rate = rate, .connect_burst = 100, .max_clients = 2});
+    CHECK(admission.admit(key("192.0.2.1"), t0) == Refusal::none);
+    CHECK(admission.admit(key("192.0.2.2"), t0) == Refusal::none);
+    CHECK(admission.admit(key("192.0.2.3"), t0) == Refusal::server_full);
+    CHECK(admission.admit(key("192.0.2.3"), t0) == Refusal::server_full);
+    CHECK(admission.open() == 2);
+    CHECK(admission.connections(key("192.0.2.3")) == 0);
+    admission.release(key("192.0.2.1"));
+    CHECK(admission.open() == 1);
+    CHECK(admission.admit(key("192.0.2.3"), t0) == Refusal::none);
+    CHECK(admission.admit(key("192.0.2.4"), t0) == Refusal::server_full);
+  }
+}

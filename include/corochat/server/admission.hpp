@@ -1,6 +1,7 @@
-// Who may open a connection: at most so many at once per network, and new
-// ones no faster than a rate per network. Pure (time is passed in); the
-// listener asks before it gives a connection a session.
+// Who may open a connection: at most so many at once per network, new ones
+// no faster than a rate per network, and at most max_clients in all. Pure
+// (time is passed in); the listener asks before it gives a connection a
+// session.
 //
 // A network is an IPv6 prefix, /64 by default, the block one subscriber
 // usually gets, so a peer cannot escape the limit by walking its own prefix
@@ -25,9 +26,10 @@ struct AdmissionConfig {
   double connect_rate = 4;           // new connections a second per address; 0: no limit
   double connect_burst = 16;         // ...allowed at once above the rate
   unsigned ipv6_prefix = 64;         // bits of an IPv6 address that make its network: 1..128
+  std::size_t max_clients = SIZE_MAX;  // open at once from all addresses, TLS handshakes included
 };
 
-enum class Refusal { none, too_many_connections, connecting_too_fast };
+enum class Refusal { none, too_many_connections, connecting_too_fast, server_full };
 const char* to_string(Refusal refusal);
 
 class Admission {
@@ -48,6 +50,7 @@ class Admission {
   void release(const Key& key);
 
   std::size_t connections(const Key& key) const;
+  std::size_t open() const { return open_; }  // from all addresses
   // Address blocks remembered: those with connections, and those whose
   // connect budget is still refilling.
   std::size_t tracked() const { return blocks_.size(); }
@@ -66,6 +69,7 @@ class Admission {
   AdmissionConfig config_;
   std::unordered_map<Key, Block, KeyHash> blocks_;
   std::size_t sweep_at_ = 1024;  // forget idle blocks when the table reaches this size
+  std::size_t open_ = 0;          // admitted and not yet released
 };
 
 // Holds one admitted connection's place; gives it back when destroyed.
