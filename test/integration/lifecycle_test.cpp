@@ -196,7 +196,7 @@ TEST_CASE("SIGTERM twice at once, as timeout(1) sends it, still shuts down grace
 
 // systemctl reload and log-rotation hooks send SIGHUP to whatever runs; a
 // chatd with nothing to reload must say so and carry on, not die.
-TEST_CASE("SIGHUP without TLS is logged and changes nothing; SIGTERM still shuts down gracefully") {
+TEST_CASE("SIGHUP without TLS is logged and changes nothing, and SIGTERM still shuts down gracefully") {
   ChatdProcess chatd;
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {

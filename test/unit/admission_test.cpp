@@ -150,7 +150,7 @@ TEST_CASE("admission: idle address blocks are forgotten, so the table stays boun
   CHECK(admission.connections(a) == 1);
 }
 
-TEST_CASE("admission: at most max_clients open from all addresses; refusals hold no place", "[admission]") {
+TEST_CASE("admission: at most max_clients open from all addresses, and refusals hold no place", "[admission]") {
   for (const double rate : {0.0, 100.0}) {  // with and without per-address limits
     Admission admission({.max_per_address = 0, .connect_rate = rate, .connect_burst = 100, .max_clients = 2});
     CHECK(admission.admit(key("192.0.2.1"), t0) == Refusal::none);
