@@ -47,6 +47,18 @@ auto size_into(T ServerOptions::*group, std::size_t T::*field) {
   return [group, field](CommandLine& cl, std::string_view v) { return parse_size(v, cl.options.*group.*field); };
 }
 
+// A whole number into a rate or burst setting; `positive`: 0 is refused.
+constexpr bool positive = true;
+template <class T>
+auto count_into(T ServerOptions::*group, double T::*field, bool must_be_positive = false) {
+  return [group, field, must_be_positive](CommandLine& cl, std::string_view v) {
+    std::size_t n = 0;
+    if (!parse_size(v, n) || (must_be_positive && n == 0)) return false;
+    cl.options.*group.*field = static_cast<double>(n);
+    return true;
+  };
+}
+
 auto duration_into(Duration SessionLimits::*field) {
   return [field](CommandLine& cl, std::string_view v) { return parse_duration(v, cl.options.session.*field); };
 }
@@ -100,33 +112,13 @@ const std::vector<Option>& options() {
        "rooms the connections from one network may hold, the default room aside; 0 disables (default 100)",
        size_into(&ServerOptions::state, &StateConfig::max_rooms_per_network)},
       {"--flood-rate", "N", "requests a second per connection; 0 disables the flood limit (default 10)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n)) return false;
-         cl.options.session.flood_rate = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::session, &SessionLimits::flood_rate)},
       {"--flood-burst", "N", "requests allowed at once above the rate (default 20)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n) || n == 0) return false;
-         cl.options.session.flood_burst = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::session, &SessionLimits::flood_burst, positive)},
       {"--reply-rate", "BYTES", "history, who and rooms reply bytes a second per connection; 0 disables (default 262144)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n)) return false;
-         cl.options.state.reply_rate = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::state, &StateConfig::reply_rate)},
       {"--reply-burst", "BYTES", "...allowed at once above that rate (default 2097152)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n) || n == 0) return false;
-         cl.options.state.reply_burst = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::state, &StateConfig::reply_burst, positive)},
       {"--max-per-ip", "N", "open connections per network (IPv4 address, IPv6 prefix); 0 disables (default 16)",
        size_into(&ServerOptions::admission, &AdmissionConfig::max_per_address)},
       {"--ipv6-prefix", "N", "IPv6 addresses sharing their first N bits (1-128) are one network (default 64)",
@@ -137,19 +129,9 @@ const std::vector<Option>& options() {
          return true;
        }},
       {"--connect-rate", "N", "new connections a second per network; 0 disables (default 4)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n)) return false;
-         cl.options.admission.connect_rate = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::admission, &AdmissionConfig::connect_rate)},
       {"--connect-burst", "N", "new connections allowed at once above that rate (default 16)",
-       [](CommandLine& cl, std::string_view v) {
-         std::size_t n = 0;
-         if (!parse_size(v, n) || n == 0) return false;
-         cl.options.admission.connect_burst = static_cast<double>(n);
-         return true;
-       }},
+       count_into(&ServerOptions::admission, &AdmissionConfig::connect_burst, positive)},
       {"--idle-timeout", "DURATION", "silence before the server sends ping (default 120s)",
        duration_into(&SessionLimits::idle)},
       {"--idle-grace", "DURATION", "silence after that ping before closing (default 30s)",

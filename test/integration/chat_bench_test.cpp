@@ -42,43 +42,11 @@ struct BenchResult {
 
 // Runs chat-bench with `args` to its end (killed past `limit`).
 BenchResult run_bench(std::vector<std::string> args, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  char path[] = "/tmp/chat-bench-test-XXXXXX";
-  const int out = ::mkostemp(path, O_CLOEXEC);
-  REQUIRE(out >= 0);
   args.insert(args.begin(), CHAT_BENCH_PATH);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out);
-
+  const auto run = corochat::test::run_program(std::move(args), limit);
   BenchResult result;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  ::unlink(path);
-  result.output = text.str();
+  result.exit_status = run.exit_status;
+  result.output = run.output;
   INFO(result.output);
   REQUIRE(result.exit_status >= 0);  // it ended within the limit
   // With --json, the one line that is a JSON object is the report.

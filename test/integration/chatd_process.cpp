@@ -141,4 +141,51 @@ std::map<std::string, std::size_t> ChatdProcess::stats() {
   throw std::runtime_error("chatd did not answer SIGUSR1 with its stats: " + log());
 }
 
+namespace {
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+ProgramRun run_program(std::vector<std::string> argv_strings, std::chrono::milliseconds limit,
+                       const std::string& stop_when) {
+  char path[] = "/tmp/corochat-run-XXXXXX";
+  const int out = ::mkostemp(path, O_CLOEXEC);
+  if (out < 0) throw std::runtime_error("mkstemp failed");
+  std::vector<char*> argv;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out);
+  ProgramRun run;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    const bool seen = !stop_when.empty() && file_text(path).find(stop_when) != std::string::npos;
+    if (seen || std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  run.output = file_text(path);
+  ::unlink(path);
+  return run;
+}
+
 }  // namespace corochat::test

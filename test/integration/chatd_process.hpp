@@ -46,4 +46,14 @@ class ChatdProcess {
   std::size_t stats_seen_ = 0;
 };
 
+// A program run to its end: its exit status (-1 when it was stopped: still
+// running at the time limit, or once its output showed `stop_when`) and what
+// it wrote to stdout and stderr.
+struct ProgramRun {
+  int exit_status = -1;
+  std::string output;
+};
+ProgramRun run_program(std::vector<std::string> argv, std::chrono::milliseconds limit,
+                       const std::string& stop_when = {});
+
 }  // namespace corochat::test
