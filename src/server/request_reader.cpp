@@ -19,6 +19,9 @@ struct RequestReader::Sink {
     }
     protocol::ParseResult parsed = protocol::parse_request(line);
     if (!flood.allow(now)) {
+      // A refused line still cost a parse: its bytes spend the budget like
+      // ignored input, so that lines over the limit cannot stream in freely.
+      ignored += line.size() + 1;
       protocol::RequestId id;
       if (auto* r = std::get_if<protocol::Request>(&parsed)) id = std::move(r->id);
       else id = std::move(std::get<protocol::RequestError>(parsed).id);

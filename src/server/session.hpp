@@ -203,13 +203,19 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // turn, or, when such input has spent the flood budget, once the rate has
   // paid it back (the watchdog wakes the reader then).
   void read_in_a_later_turn() {
-    const Clock::time_point at = reader_.requests.read_again_at(last_input_);
-    if (at > last_input_) {
-      reader_.throttled_until = at;
-      watchdog_.cancel();  // its handler re-reads the deadlines
-      return;
-    }
+    if (throttled_for_debt(last_input_)) return;
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->read_on(); });
+  }
+
+  // Input that made no request, or lines refused by the flood limit, have
+  // put the budget in debt: the reader waits until the rate has paid it back
+  // (the watchdog wakes it), whatever the last read made.
+  bool throttled_for_debt(Clock::time_point now) {
+    const Clock::time_point at = reader_.requests.read_again_at(now);
+    if (at <= now || transport_closed_) return false;
+    reader_.throttled_until = at;
+    watchdog_.cancel();  // its handler re-reads the deadlines
+    return true;
   }
 
   bool reader_throttled() const {
@@ -236,7 +242,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void read_when_allowed() {
     if (!reader_.paused || !may_read_on()) return;
     reader_.paused = false;
-    read_on();
+    if (!throttled_for_debt(Clock::now())) read_on();
   }
 
   // Called where the coroutine reader's wake-up timer was cancelled. Posted,

@@ -52,7 +52,9 @@ TEST_CASE("request reader: input that makes no request spends the flood budget, 
   auto items = reader.feed("{\"type\":\"ping\"}\n", t0 + 100ms);
   REQUIRE(items.size() == 1);
   CHECK(error_of(items[0]) == ErrorCode::rate_limited);
-  CHECK(reader.read_again_at(t0 + 500ms) == t0 + 500ms);
+  // ...and its 16 bytes add to the debt: 0.016 of a token, 1.6 ms.
+  CHECK(reader.read_again_at(t0 + 500ms) > t0 + 501500us);
+  CHECK(reader.read_again_at(t0 + 500ms) < t0 + 501700us);
 }
 
 TEST_CASE("request reader: the tail of an over-long line costs like empty lines", "[reader]") {
@@ -79,4 +81,19 @@ TEST_CASE("request reader: without a flood limit nothing is ever owed", "[reader
   RequestReader reader(1000, 0, 20, t0);
   CHECK(reader.feed(std::string(1'000'000, '\n'), t0).empty());
   CHECK(reader.read_again_at(t0) == t0);
+}
+
+TEST_CASE("request reader: lines refused by the flood limit spend the budget by their bytes", "[reader]") {
+  // Each read ends in a complete line, so no read is free of requests: the
+  // refused lines' bytes must still put the reader in debt.
+  RequestReader reader(1000, 10, 2, t0);
+  const std::string line = "{\"type\":\"say\",\"room\":\"r\",\"text\":\"" + std::string(900, 'a') + "\"}\n";
+  std::string chunk;
+  for (int i = 0; i < 10; ++i) chunk += line;
+  auto items = reader.feed(chunk, t0);
+  REQUIRE(items.size() == 10);
+  CHECK(error_of(items[2]) == ErrorCode::rate_limited);
+  // 8 refused lines of about 940 bytes: about 7.5 tokens owed, 0.75 s.
+  CHECK(reader.read_again_at(t0) > t0 + 700ms);
+  CHECK(reader.read_again_at(t0) < t0 + 800ms);
 }

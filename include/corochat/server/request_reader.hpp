@@ -32,10 +32,11 @@ class RequestReader {
   void discard(std::size_t bytes, Clock::time_point now) { charge(bytes, now); }
 
   // When reading may go on. Input that produces no request (empty lines, the
-  // tail of an over-long line, bytes after quit) costs one flood token per
-  // max_line bytes: once a peer has spent its budget that way, it is not read
-  // until the rate has paid the debt back, so sending megabytes of nothing is
-  // throttled like sending requests. `now` when there is no debt.
+  // tail of an over-long line, bytes after quit, lines refused by the flood
+  // limit) costs one flood token per max_line bytes: once a peer has spent
+  // its budget that way, it is not read until the rate has paid the debt
+  // back, so sending megabytes of nothing is throttled like sending
+  // requests. `now` when there is no debt.
   Clock::time_point read_again_at(Clock::time_point now) { return flood_.out_of_debt_at(now); }
 
   bool quit() const { return quit_; }
