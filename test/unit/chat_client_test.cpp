@@ -1,5 +1,5 @@
 // chat-client's pure parts: input lines to requests, events to screen text,
-// the sanitiser, and the pacer.
+// the sanitiser, the pacer, mentions and activity.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "activity.hpp"
 #include "command.hpp"
 #include "display.hpp"
 #include "pacer.hpp"
@@ -347,4 +348,97 @@ TEST_CASE("the pacer keeps under the server's rate and burst", "[chat-client][pa
   drained.reset(10, 20, t0);
   drained.drain(t0);
   CHECK(drained.take(t0) > Clock::duration::zero());
+}
+
+TEST_CASE("a mention is the nick as a whole word, any case", "[chat-client][mention]") {
+  const std::vector<std::string> none;
+  for (const char* text : {"alice", "hi alice", "alice: look", "ALICE!", "Hi Alice, ok?", "@alice", "(alice)",
+                           "<alice>", "'alice'", "thanks alice.", "really alice...", "alice?!", "x,alice,y",
+                           "\"alice\"", "alice\tthere"}) {
+    INFO(text);
+    CHECK(is_mention(text, "alice", none));
+  }
+  for (const char* text : {"malice", "alice_x", "alice-x", "alice.x", "xalice", "alice2", "_alice", "-alice",
+                           ".alice", "ali ce", "", "alic"}) {
+    INFO(text);
+    CHECK_FALSE(is_mention(text, "alice", none));
+  }
+  // Nicks may hold - _ . themselves; they match only whole.
+  CHECK(is_mention("ping a-b_c.d now", "A-B_C.D", none));
+  CHECK_FALSE(is_mention("ping a-b_c.de now", "a-b_c.d", none));
+  CHECK(is_mention("is bob. here", "bob.", none));
+  CHECK_FALSE(is_mention("anything", "", none));
+}
+
+TEST_CASE("a mention among UTF-8 text: letters beyond ASCII are boundaries", "[chat-client][mention]") {
+  const std::vector<std::string> none;
+  CHECK(is_mention("héllo alice ✓", "alice", none));
+  CHECK(is_mention("✓alice✓", "alice", none));
+  CHECK(is_mention("日本語alice日本語", "alice", none));
+  CHECK(is_mention("😀alice", "alice", none));
+  CHECK(is_mention("« alice »", "alice", none));
+  CHECK(is_mention("alicé", "alic", none));  // é is not a nick character
+  CHECK_FALSE(is_mention("\xc3\xa9" "alice_", "alice", none));
+}
+
+TEST_CASE("highlight words are mentions too", "[chat-client][mention]") {
+  const std::vector<std::string> words = {"deploy", "Oncall"};
+  CHECK(is_mention("who is ONCALL today", "alice", words));
+  CHECK(is_mention("deploy: done", "alice", words));
+  CHECK_FALSE(is_mention("redeployed", "alice", words));
+  CHECK_FALSE(is_mention("nothing here", "alice", words));
+  CHECK_FALSE(is_mention("anything", "alice", {""}));
+}
+
+TEST_CASE("activity counts lines per room, except the one being looked at", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"lobby", "dev", "ops"};
+  Activity a;
+  CHECK(a.indicator(rooms).empty());
+  a.count_room("lobby", false, "lobby");  // seen as it arrives
+  a.count_room("ops", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  CHECK(a.indicator(rooms) == "dev:3 ops:1");  // in join order, not arrival order
+  a.count_room("ops", true, "lobby");
+  a.count_room("ops", false, "lobby");  // a later plain line keeps the mark
+  CHECK(a.indicator(rooms) == "dev:3 ops:3!");
+  a.clear_room("dev");
+  CHECK(a.indicator(rooms) == "ops:3!");
+  a.clear_room("ops");
+  CHECK(a.indicator(rooms).empty());
+  // A room the user is no longer in is not shown.
+  a.count_room("gone", false, "lobby");
+  CHECK(a.indicator(rooms).empty());
+}
+
+TEST_CASE("private messages are mentions, cleared by answering", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"lobby", "dev"};
+  Activity a;
+  a.count_private("bob");
+  a.count_room("dev", false, "lobby");
+  a.count_private("Bob");
+  a.count_private("carol");
+  CHECK(a.indicator(rooms) == "dev:1 *Bob*:2! *carol*:1!");
+  a.clear_private("BOB");
+  CHECK(a.indicator(rooms) == "dev:1 *carol*:1!");
+}
+
+TEST_CASE("the next room with activity comes after the current one, wrapping", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"a", "b", "c", "d"};
+  Activity a;
+  CHECK_FALSE(a.next(rooms, "a"));
+  a.count_room("a", false, "c");
+  a.count_room("d", false, "c");
+  CHECK(a.next(rooms, "c")->name == "d");
+  CHECK(a.next(rooms, "b")->name == "d");
+  a.clear_room("d");
+  CHECK(a.next(rooms, "c")->name == "a");  // wrapped around
+  a.count_private("bob");
+  CHECK(a.next(rooms, "c")->name == "*bob*");  // after the rooms, before wrapping
+  auto next = a.next(rooms, "a");
+  REQUIRE(next);
+  CHECK(next->name == "*bob*");
+  CHECK(next->lines == 1);
+  CHECK(next->mention);
 }
