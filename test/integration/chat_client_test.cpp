@@ -524,3 +524,183 @@ TEST_CASE("chat-client talks over TLS, refuses a certificate it does not trust, 
   CHECK(insecure.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
   CHECK(insecure.output().find("warning: --insecure") != std::string::npos);
 }
+
+namespace {
+
+// Sends `request` as `client` and waits (bounded) for the event it causes.
+asio::awaitable<bool> send_then_wait(Client& client, json::object request, std::string type, std::string field,
+                                     std::string value) {
+  co_await send(client, request);
+  co_return co_await wait_for(client, std::move(type), std::move(field), std::move(value));
+}
+
+// The next message `client` receives with `text` (bounded), whole.
+asio::awaitable<json::object> message_with_text(Client& client, std::string text) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    Event e = co_await client.next_of("message", std::max(left, Millis(0)));
+    INFO("waiting for a message " << text);
+    REQUIRE_FALSE(e.ec);
+    if (e.value.at("text") == json::value(text)) co_return e.value;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mentions and rings the bell",
+          "[chat-client][activity]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("dev"), "joined", "room", "dev")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("ops"), "joined", "room", "ops")));
+  ChildProcess alice;
+  const int master =
+      start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--room", "dev"}, 120);
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined dev", std::chrono::seconds(10)));
+  write_all(master, "/join ops\r");
+  REQUIRE(read_until(master, screen, "alice joined ops", std::chrono::seconds(5)));
+  REQUIRE(read_until(master, screen, "[ops] ", std::chrono::seconds(5), screen.find("alice joined ops")));
+
+  auto bob_says = [&](const char* room, const char* text) {
+    CHECK(run_step(io, send_then_wait(*bob, request::say(room, text), "message", "text", text)));
+  };
+  bob_says("lobby", "one");
+  bob_says("dev", "two");
+  bob_says("dev", "three");
+  bob_says("ops", "seen as it comes");
+  CHECK(read_until(master, screen, "[ops] lobby:1 dev:2 ", std::chrono::seconds(5)));
+  CHECK(screen.find('\a') == std::string::npos);  // nothing named alice yet
+
+  std::size_t from = screen.size();
+  bob_says("lobby", "look here, Alice!");
+  CHECK(read_until(master, screen, "\a", std::chrono::seconds(5), from));
+  CHECK(read_until(master, screen, "[ops] lobby:2! dev:2 ", std::chrono::seconds(5), from));
+  CHECK(screen.find("\x1b[1;7m<bob> look here, Alice!", from) != std::string::npos);  // bold reverse
+
+  // Switching to a room clears its count, by name or by place.
+  write_all(master, "/switch dev\r");
+  CHECK(read_until(master, screen, "[dev] lobby:2! ", std::chrono::seconds(5)));
+  write_all(master, "/1\r");
+  CHECK(read_until(master, screen, "now talking in lobby", std::chrono::seconds(5)));
+  bob_says("dev", "four");
+  CHECK(read_until(master, screen, "[lobby] dev:1 ", std::chrono::seconds(5)));
+  // /next goes to the room with activity.
+  write_all(master, "/next\r");
+  CHECK(read_until(master, screen, "now talking in dev", std::chrono::seconds(5)));
+  bob_says("ops", "five");
+  CHECK(read_until(master, screen, "[dev] ops:1 ", std::chrono::seconds(5)));
+
+  // A private message always counts as a mention.
+  from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "psst"), "private", "text", "psst")));
+  CHECK(read_until(master, screen, "\a", std::chrono::seconds(5), from));
+  CHECK(read_until(master, screen, "[dev] ops:1 *bob*:1! ", std::chrono::seconds(5), from));
+
+  INFO(screen);
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, --no-bell keeps a mention quiet", "[chat-client][activity]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master =
+      start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--no-bell"}, 120);
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "alice?"), "message", "text", "alice?")));
+  CHECK(read_until(master, screen, "alice?", std::chrono::seconds(5)));
+  // A line after it, so the bell would have been written by then.
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "after"), "message", "text", "after")));
+  CHECK(read_until(master, screen, "after", std::chrono::seconds(5)));
+  INFO(screen);
+  CHECK(screen.find('\a') == std::string::npos);
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("/me goes to the other client as an action, and stays one in history", "[chat-client][action]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  const std::string server = chatd.host() + ":" + chatd.port();
+  const std::vector<std::pair<std::string, std::string>> no_colour = {{"NO_COLOR", "1"}};
+  ChildProcess alice;
+  const int alice_pty = start_on_terminal(alice, {server, "--nick", "alice"}, 120, no_colour);
+  std::string alice_screen;
+  REQUIRE(read_until(alice_pty, alice_screen, "alice joined lobby", std::chrono::seconds(10)));
+  ChildProcess carol;
+  const int carol_pty = start_on_terminal(carol, {server, "--nick", "carol"}, 120, no_colour);
+  std::string carol_screen;
+  REQUIRE(read_until(carol_pty, carol_screen, "carol joined lobby", std::chrono::seconds(10)));
+
+  write_all(alice_pty, "/me waves to all\r");
+  const json::object seen = run_step(io, message_with_text(*bob, "waves to all"));
+  INFO(json::serialize(seen));
+  REQUIRE(seen.contains("action"));
+  CHECK(seen.at("action") == json::value(true));
+  CHECK(read_until(alice_pty, alice_screen, "* alice waves to all", std::chrono::seconds(5)));
+  CHECK(read_until(carol_pty, carol_screen, "* alice waves to all", std::chrono::seconds(5)));
+
+  const std::size_t asked = carol_screen.size();
+  write_all(carol_pty, "/history 5\r");
+  CHECK(read_until(carol_pty, carol_screen, "-- history of lobby", std::chrono::seconds(5), asked));
+  CHECK(read_until(carol_pty, carol_screen, "* alice waves to all", std::chrono::seconds(5),
+                   carol_screen.find("-- history of lobby", asked)));
+
+  INFO(carol_screen);
+  write_all(alice_pty, "/quit\r");
+  write_all(carol_pty, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+  CHECK(carol.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, an ignored nick's messages, private messages and comings and goings are hidden",
+          "[chat-client][ignore]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  auto carol = run_step(io, connect_client(io, chatd, "carol"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120,
+                                       {{"NO_COLOR", "1"}});
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  write_all(master, "/ignore BOB\r");
+  REQUIRE(read_until(master, screen, "ignoring BOB", std::chrono::seconds(5)));
+  const std::size_t from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "spam in the room"), "message", "text",
+                                    "spam in the room")));
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "spam for alice"), "private", "text",
+                                    "spam for alice")));
+  CHECK(run_step(io, send_then_wait(*bob, request::part("lobby"), "left", "nick", "bob")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("lobby"), "joined", "nick", "bob")));
+  // carol's line comes after all of bob's: once it shows, bob's would have.
+  CHECK(run_step(io, send_then_wait(*carol, request::say("lobby", "carol was here"), "message", "text",
+                                    "carol was here")));
+  REQUIRE(read_until(master, screen, "carol was here", std::chrono::seconds(5), from));
+  {
+    const std::string after = screen.substr(from);
+    INFO(after);
+    CHECK(after.find("spam") == std::string::npos);
+    CHECK(after.find("bob left") == std::string::npos);
+    CHECK(after.find("bob joined") == std::string::npos);
+    CHECK(after.find('\a') == std::string::npos);  // nor does a hidden private message ring
+    CHECK(after.find("*bob*") == std::string::npos);
+  }
+
+  write_all(master, "/unignore bob\r");
+  REQUIRE(read_until(master, screen, "no longer ignoring bob", std::chrono::seconds(5)));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "back again"), "message", "text", "back again")));
+  CHECK(read_until(master, screen, "<bob> back again", std::chrono::seconds(5)));
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}

@@ -442,3 +442,103 @@ TEST_CASE("the next room with activity comes after the current one, wrapping", "
   CHECK(next->lines == 1);
   CHECK(next->mention);
 }
+
+TEST_CASE("commands for daily use: /me, /1../9, /next, /ignore", "[chat-client][command]") {
+  CHECK(request_of("/me waves hello") == obj(R"({"type":"say","room":"lobby","text":"waves hello","action":true})"));
+  CHECK(error_of("/me") == "usage: /me TEXT");
+  CHECK(error_of("/me hi", InputContext{}) == "no current room: /join a room first");
+
+  Command second = parse_line("/2", in_lobby);
+  CHECK(second.action == LocalAction::switch_room);
+  CHECK(second.argument == "dev");
+  CHECK(parse_line("/1", in_lobby).argument == "lobby");
+  CHECK(error_of("/3") == "no room 3: you are in 2");
+  CHECK(error_of("/2 x") == "usage: /2 (no arguments)");
+  CHECK(error_of("/0") == "unknown command /0 (try /help)");
+  CHECK(error_of("/10") == "unknown command /10 (try /help)");
+
+  CHECK(parse_line("/next", in_lobby).action == LocalAction::next_active);
+  CHECK(error_of("/next dev") == "usage: /next");
+
+  Command ignore = parse_line("/ignore Bob", in_lobby);
+  CHECK(ignore.action == LocalAction::ignore);
+  CHECK(ignore.argument == "Bob");
+  CHECK_FALSE(ignore.request);
+  CHECK(parse_line("/ignore", in_lobby).action == LocalAction::list_ignored);
+  CHECK(parse_line("/unignore bob", in_lobby).action == LocalAction::unignore);
+  CHECK(error_of("/unignore") == "usage: /unignore NICK");
+  CHECK(error_of("/ignore a b") == "usage: /ignore NICK");
+  CHECK(error_of("/ignore b@d") == "bad nick \"b@d\"");
+
+  CHECK(complete("/ig", true, {}) == std::vector<std::string>{"/ignore"});
+  CHECK(complete("/n", true, {}) == std::vector<std::string>{"/next", "/nick"});
+  for (auto command : {"/me TEXT", "/next", "/1 ... /9", "/ignore [NICK]", "/unignore NICK"})
+    CHECK(help_text().find(command) != std::string_view::npos);
+}
+
+TEST_CASE("actions read * nick text, in rooms, private messages and history", "[chat-client][display]") {
+  const DisplayContext c = plain_as("alice");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [lobby] * bob waves");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"alice","text":"waves","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [lobby] * alice waves");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":false})"), c) == "t5 [lobby] <bob> waves");
+  CHECK(format_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"nods","ts":6,"action":true})"), c) ==
+        "t6 *bob* * bob nods");
+  CHECK(format_event(obj(R"({"type":"private","from":"alice","to":"bob","text":"nods","ts":6,"action":true})"), c) ==
+        "t6 -> *bob* * alice nods");
+  CHECK(format_event(obj(R"({"type":"history","room":"dev","messages":[
+          {"type":"message","room":"dev","from":"bob","text":"shrugs","ts":1,"seq":1,"action":true}]})"),
+                     c) == "-- history of dev (1 messages)\nt1 [dev] * bob shrugs");
+  DisplayContext colour = c;
+  colour.colour = true;
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":true})"), colour) == "t5 [lobby] \x1b[36m* bob\x1b[0m waves");
+}
+
+TEST_CASE("a mention is set off in bold reverse with colours on", "[chat-client][display][mention]") {
+  DisplayContext c = plain_as("alice");
+  c.colour = true;
+  c.highlights = {"deploy"};
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"hi Alice!","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[1;7m<bob> hi Alice!\x1b[0m");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"deploy now","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[1;7m<bob> deploy now\x1b[0m");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"pokes alice","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [dev] \x1b[1;7m* bob pokes alice\x1b[0m");
+  // Not a mention: malice; nor is one's own line naming oneself.
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"malice","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[36m<bob>\x1b[0m malice");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"alice","text":"alice here","ts":5,"seq":1})"),
+                     c) == "t5 [dev] \x1b[1;32m<alice (me)>\x1b[0m alice here");
+  // Without colour the line reads as any other (the bell and the prompt tell).
+  c.colour = false;
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"hi alice","ts":5,"seq":1})"), c) ==
+        "t5 [dev] <bob> hi alice");
+
+  CHECK(is_mention_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"x","ts":1})"), c));
+  CHECK_FALSE(is_mention_event(obj(R"({"type":"private","from":"alice","to":"bob","text":"bob","ts":1})"), c));
+  CHECK_FALSE(is_mention_event(obj(R"({"type":"joined","room":"dev","nick":"alice","ts":1})"), c));
+}
+
+TEST_CASE("an ignored nick's lines are not shown, in any case of its letters", "[chat-client][display][ignore]") {
+  DisplayContext c = plain_as("alice");
+  c.ignored = {"troll"};
+  for (const char* line : {R"({"type":"message","room":"dev","from":"Troll","text":"x","ts":1,"seq":1})",
+                           R"({"type":"private","from":"TROLL","to":"alice","text":"x","ts":1})",
+                           R"({"type":"joined","room":"dev","nick":"troll","ts":1})",
+                           R"({"type":"left","room":"dev","nick":"troll","reason":"quit","ts":1})",
+                           R"({"type":"nick","old":"troll","new":"nice","ts":1})",
+                           R"({"type":"nick","old":"nice","new":"troll","ts":1})"}) {
+    INFO(line);
+    CHECK(format_event(obj(line), c).empty());
+  }
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"troll","ts":1,"seq":2})"), c) ==
+        "t1 [dev] <bob> troll");
+  CHECK(format_event(obj(R"({"type":"history","room":"dev","messages":[
+          {"type":"message","room":"dev","from":"troll","text":"spam","ts":1,"seq":1},
+          {"type":"message","room":"dev","from":"bob","text":"fine","ts":2,"seq":2}]})"),
+                     c) == "-- history of dev (1 messages)\nt2 [dev] <bob> fine");
+  CHECK(format_event(obj(R"({"type":"who","room":"dev","members":["alice","troll"]})"), c) == "-- in dev: alice, troll");
+}

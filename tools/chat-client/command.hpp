@@ -17,12 +17,12 @@ struct InputContext {
   std::vector<std::string> rooms;   // the rooms the user is in
 };
 
-enum class LocalAction { none, help, switch_room };
+enum class LocalAction { none, help, switch_room, next_active, ignore, unignore, list_ignored };
 
 struct Command {
   std::optional<boost::json::object> request;  // to send (without an id)
   LocalAction action = LocalAction::none;
-  std::string argument;  // the room for switch_room
+  std::string argument;  // the room for switch_room, the nick for ignore and unignore
   std::string error;     // non-empty: the line was not understood; nothing is sent
 
   bool ok() const { return error.empty(); }

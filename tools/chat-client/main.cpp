@@ -37,7 +37,7 @@ namespace {
 constexpr std::string_view usage =
     "usage: chat-client [HOST:PORT] [--host HOST] [--port PORT] [--nick NICK] [--room ROOM]\n"
     "                   [--password-file FILE] [--tls [--ca FILE] [--insecure]] [--json]\n"
-    "                   [--help] [--version]\n"
+    "                   [--highlight WORD]... [--no-bell] [--help] [--version]\n"
     "\n"
     "Connects to a chatd server (default 127.0.0.1:7000) and chats.\n"
     "  HOST:PORT             the server, in one argument ([::1]:7000 for IPv6)\n"
@@ -51,6 +51,8 @@ constexpr std::string_view usage =
     "  --ca FILE             trust the PEM certificates in FILE instead (implies --tls)\n"
     "  --insecure            TLS without checking the certificate (implies --tls; unsafe)\n"
     "  --json                print the server's protocol lines as received, one per line\n"
+    "  --highlight WORD      lines with WORD count as mentions, as your nick does (repeatable)\n"
+    "  --no-bell             no terminal bell on a mention\n"
     "  --help, --version     this text; the version\n"
     "\n"
     "On a terminal, type text to talk and /help for the commands. With stdin\n"
@@ -130,6 +132,12 @@ int main(int argc, char** argv) {
     }
     if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--no-bell") {
+      options.bell = false;
+    } else if (arg == "--highlight") {
+      std::string word;
+      if (!value(word) || word.empty()) return fail("--highlight needs a word");
+      options.highlights.push_back(std::move(word));
     } else if (arg == "--host") {
       if (!value(options.host) || options.host.empty()) return fail("--host needs an address");
     } else if (arg == "--port") {

@@ -19,8 +19,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "activity.hpp"
 #include "corochat/client.hpp"
 #include "display.hpp"
+#include "command.hpp"
 #include "pacer.hpp"
 
 namespace corochat::chat_client {
@@ -35,6 +37,8 @@ struct Options {
   bool json = false;         // print raw protocol lines
   bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
   bool colour = false;
+  std::vector<std::string> highlights;  // --highlight: words that count as mentions
+  bool bell = true;                     // ring the terminal bell on a mention
 };
 
 // Where the session's text goes.
@@ -43,7 +47,10 @@ class Output {
   virtual ~Output() = default;
   virtual void print(std::string_view text) = 0;  // one or more lines, no final '\n'
   virtual void print_problem(std::string_view text) { print(text); }
-  virtual void set_room(std::string_view /*room*/) {}
+  // The current room and the activity elsewhere ("dev:3 ops:1!"), for the prompt.
+  virtual void set_status(std::string_view /*room*/, std::string_view /*activity*/) {}
+  // A mention arrived: the terminal bell.
+  virtual void bell() {}
 };
 
 class Session {
@@ -98,6 +105,9 @@ class Session {
   void local_problem(std::string_view text);
   void set_current(std::string room);
   bool convert_raw(Pending& item);  // false: nothing to send for it
+  void do_local(const Command& command);
+  void note_activity(const boost::json::object& event);
+  void update_prompt();
   void finish(int status);
   DisplayContext display_context() const;
   bool is_me(std::string_view nick) const;
@@ -131,6 +141,8 @@ class Session {
   std::chrono::seconds idle_{120};
   std::vector<std::string> rooms_;  // in join order
   std::string current_room_;
+  Activity activity_;
+  std::set<std::string> ignored_;  // folded nicks
   std::map<std::string, std::set<std::string>> members_;
   std::map<std::string, std::uint64_t> last_seq_;
   std::map<std::string, std::int64_t> joined_ts_;

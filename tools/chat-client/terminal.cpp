@@ -76,16 +76,10 @@ void Terminal::print(std::string_view text) {
     std::fflush(stdout);
     return;
   }
-  // Erase the prompt and the half-typed line (which may wrap over several
-  // rows: go up to where it starts), print above it, then let the editor draw
-  // both again, cursor where it was. "\r\n": the terminal is in the editor's
-  // mode, which may not translate "\n".
-  std::string before_cursor = prompt_;
-  before_cursor.append(rl_line_buffer, static_cast<std::size_t>(rl_point));  // rl_point counts bytes
-  const std::size_t rows_up = cursor_after(before_cursor, terminal_width()).row;
-  std::string out;
-  if (rows_up > 0) out += "\x1b[" + std::to_string(rows_up) + "A";
-  out += "\r\x1b[J";
+  // Erase the prompt and the half-typed line, print above it, then let the
+  // editor draw both again, cursor where it was. "\r\n": the terminal is in
+  // the editor's mode, which may not translate "\n".
+  std::string out = erase_input();
   for (char c : text) {
     if (c == '\n') out += "\r\n";
     else out.push_back(c);
@@ -97,13 +91,36 @@ void Terminal::print(std::string_view text) {
   std::fflush(stdout);
 }
 
-void Terminal::set_room(std::string_view room) {
+std::string Terminal::erase_input() const {
+  std::string before_cursor = prompt_;
+  before_cursor.append(rl_line_buffer, static_cast<std::size_t>(rl_point));  // rl_point counts bytes
+  const std::size_t rows_up = cursor_after(before_cursor, terminal_width()).row;
+  std::string out;
+  if (rows_up > 0) out += "\x1b[" + std::to_string(rows_up) + "A";
+  out += "\r\x1b[J";
+  return out;
+}
+
+void Terminal::set_status(std::string_view room, std::string_view activity) {
   // The name comes from the server: neutralised like any text it sends.
-  prompt_ = room.empty() ? "> " : "[" + sanitize(room) + "] ";
-  if (!installed_) return;
+  std::string prompt = room.empty() ? std::string() : "[" + sanitize(room) + "] ";
+  if (!activity.empty()) prompt += sanitize(activity) + " ";
+  if (prompt.empty()) prompt = "> ";
+  if (prompt == prompt_) return;
+  if (!installed_) {
+    prompt_ = std::move(prompt);
+    return;
+  }
+  const std::string erase = erase_input();  // measured with the prompt on the screen
+  prompt_ = std::move(prompt);
   rl_set_prompt(prompt_.c_str());
-  std::fputs("\r\x1b[K", stdout);
+  std::fputs(erase.c_str(), stdout);
   rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void Terminal::bell() {
+  std::fputc('\a', stdout);
   std::fflush(stdout);
 }
 

@@ -30,7 +30,8 @@ class Terminal : public Output {
 
   void attach(Session& session) { session_ = &session; }
   void print(std::string_view text) override;
-  void set_room(std::string_view room) override;
+  void set_status(std::string_view room, std::string_view activity) override;
+  void bell() override;
 
   // Feeds keystrokes from stdin to the editor until the session ends.
   boost::asio::awaitable<void> read_keys();
@@ -41,6 +42,9 @@ class Terminal : public Output {
   static void on_line(char* line);
   static char** on_complete(const char* text, int start, int end);
   static char* next_match(const char* text, int state);
+  // The escapes that take the cursor to the start of the prompt and clear
+  // from there: the typed line may wrap over several rows.
+  std::string erase_input() const;
 
   Session* session_ = nullptr;
   std::string prompt_;
