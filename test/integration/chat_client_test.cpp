@@ -581,8 +581,12 @@ TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mention
   CHECK(screen.find("\x1b[1;7m<bob> look here, Alice!", from) != std::string::npos);  // bold reverse
 
   // Switching to a room clears its count, by name or by place.
+  const std::size_t typed_at = screen.size();
   write_all(master, "/switch dev\r");
-  CHECK(read_until(master, screen, "[dev] lobby:2! ", std::chrono::seconds(5)));
+  CHECK(read_until(master, screen, "now talking in dev", std::chrono::seconds(5), typed_at));
+  CHECK(read_until(master, screen, "[dev] lobby:2! ", std::chrono::seconds(5), screen.find("now talking in dev")));
+  // The command as typed is on the screen once: the new prompt comes without it.
+  CHECK(screen.find("/switch dev", screen.find("/switch dev", typed_at) + 1) == std::string::npos);
   write_all(master, "/1\r");
   CHECK(read_until(master, screen, "now talking in lobby", std::chrono::seconds(5)));
   bob_says("dev", "four");

@@ -79,7 +79,7 @@ void Terminal::print(std::string_view text) {
   // Erase the prompt and the half-typed line, print above it, then let the
   // editor draw both again, cursor where it was. "\r\n": the terminal is in
   // the editor's mode, which may not translate "\n".
-  std::string out = erase_input();
+  std::string out = handing_over_ ? std::string("\r\x1b[J") : erase_input();
   for (char c : text) {
     if (c == '\n') out += "\r\n";
     else out.push_back(c);
@@ -87,7 +87,7 @@ void Terminal::print(std::string_view text) {
   out += "\r\n";
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  rl_forced_update_display();
+  if (!handing_over_) rl_forced_update_display();
   std::fflush(stdout);
 }
 
@@ -107,8 +107,8 @@ void Terminal::set_status(std::string_view room, std::string_view activity) {
   if (!activity.empty()) prompt += sanitize(activity) + " ";
   if (prompt.empty()) prompt = "> ";
   if (prompt == prompt_) return;
-  if (!installed_) {
-    prompt_ = std::move(prompt);
+  if (!installed_ || handing_over_) {
+    prompt_ = std::move(prompt);  // drawn when the editor starts the next line
     return;
   }
   const std::string erase = erase_input();  // measured with the prompt on the screen
@@ -126,7 +126,7 @@ void Terminal::bell() {
 
 void Terminal::on_line(char* line) {
   Terminal* self = active_terminal;
-  if (self) self->line_done_ = true;
+  if (self) self->line_done_ = self->handing_over_ = true;
   if (line == nullptr) {  // Ctrl-D on an empty line
     if (self && self->session_) self->session_->input_end();
     return;
@@ -166,6 +166,7 @@ asio::awaitable<void> Terminal::read_keys() {
     if (ec) break;
     line_done_ = false;
     rl_callback_read_char();
+    handing_over_ = false;
     // libedit leaves a finished line in its buffer (and its line mode off);
     // installing the handler again starts a fresh, empty line with the prompt.
     if (line_done_ && installed_ && !session_->finished()) rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);

@@ -50,6 +50,10 @@ class Terminal : public Output {
   std::string prompt_;
   bool installed_ = false;
   bool line_done_ = false;  // the editor handed over a line during the last key
+  // Inside that hand-over the editor still holds the finished line, and the
+  // cursor is on a fresh row below it: nothing is to be erased or redrawn
+  // until the editor starts a new line.
+  bool handing_over_ = false;
 };
 
 // Reads lines from a non-terminal stdin (pipe, file, /dev/null) into the
