@@ -708,3 +708,43 @@ TEST_CASE("on a terminal, an ignored nick's messages, private messages and comin
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
 }
+
+TEST_CASE("on a terminal, a paste of many lines is sent only when confirmed, paced under the limit",
+          "[chat-client][paste]") {
+  // A low limit: eight lines at once would be over the burst.
+  ChatdProcess chatd({"--flood-rate", "5", "--flood-burst", "3"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120,
+                                       {{"NO_COLOR", "1"}});
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  std::string paste;
+  for (int i = 1; i <= 8; ++i) paste += "pasted " + std::to_string(i) + "\r";
+  paste += "/quit\r";  // pasted text, not a command
+  write_all(master, paste);
+  REQUIRE(read_until(master, screen, "send 9 lines to lobby? [y/N]", std::chrono::seconds(5)));
+  write_all(master, "y");
+  std::vector<std::string> texts = run_step(io, collect_texts(*bob, "alice", 9, Millis(15000)));
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 8; ++i) expected.push_back("pasted " + std::to_string(i));
+  expected.push_back("/quit");
+  CHECK(texts == expected);
+
+  // Refused: nothing goes, and typing works as before.
+  const std::size_t from = screen.size();
+  write_all(master, "no 1\rno 2\rno 3\rno 4\rno 5\rno 6\r");
+  REQUIRE(read_until(master, screen, "send 6 lines to lobby? [y/N]", std::chrono::seconds(5), from));
+  write_all(master, "n");
+  REQUIRE(read_until(master, screen, "not sent: 6 pasted lines", std::chrono::seconds(5), from));
+  write_all(master, "typed after\r");
+  CHECK(run_step(io, collect_texts(*bob, "alice", 1, patience)) == std::vector<std::string>{"typed after"});
+
+  INFO(screen);
+  CHECK(screen.find("!!") == std::string::npos);  // never over the flood limit
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}

@@ -542,3 +542,16 @@ TEST_CASE("an ignored nick's lines are not shown, in any case of its letters", "
                      c) == "-- history of dev (1 messages)\nt2 [dev] <bob> fine");
   CHECK(format_event(obj(R"({"type":"who","room":"dev","members":["alice","troll"]})"), c) == "-- in dev: alice, troll");
 }
+
+TEST_CASE("a read of more than five lines is a paste, split into its lines", "[chat-client][paste]") {
+  CHECK_FALSE(is_paste("hello"));
+  CHECK_FALSE(is_paste("one\rtwo\rthree\rfour\rfive\r"));  // five Enters: could be typed ahead
+  CHECK(is_paste("1\r2\r3\r4\r5\r6\r"));
+  CHECK(is_paste("1\n2\n3\n4\n5\n6"));  // the sixth line, not ended yet, counts
+  CHECK_FALSE(is_paste("one long line, no end, however long it is........................"));
+  CHECK_FALSE(is_paste("1\r\n2\r\n3\r\n4\r\n5\r\n"));  // \r\n is one line end
+  CHECK(is_paste("1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n"));
+  CHECK(paste_lines("a\rb\r\nc\n\nd") == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(paste_lines("/quit\r  x \r") == std::vector<std::string>{"/quit", "  x "});
+  CHECK(paste_lines("\r\n\r\n").empty());
+}

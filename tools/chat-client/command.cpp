@@ -227,6 +227,7 @@ std::string_view help_text() {
          "  /quit [REASON]    leave the server\n"
          "  /help             this list\n"
          "The prompt lists the other rooms with unread lines, ! where one names you: [lobby] dev:3 ops:1!\n"
+         "A paste of more than five lines is sent only after you answer y.\n"
          "Keys: Tab completes commands and nicks; Up/Down browse your input history; Ctrl-D quits.";
 }
 
@@ -243,6 +244,31 @@ std::vector<std::string> complete(std::string_view word, bool at_line_start, con
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+bool is_paste(std::string_view bytes) {
+  std::size_t lines = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] == '\n' && i > 0 && bytes[i - 1] == '\r') continue;  // one end, two bytes
+    if (bytes[i] == '\r' || bytes[i] == '\n') ++lines;
+  }
+  const bool unended = !bytes.empty() && bytes.back() != '\r' && bytes.back() != '\n';
+  return lines > 0 && lines + (unended ? 1 : 0) >= paste_min_lines;
+}
+
+std::vector<std::string> paste_lines(std::string_view bytes) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (char c : bytes) {
+    if (c == '\r' || c == '\n') {
+      if (!line.empty()) lines.push_back(std::move(line));
+      line.clear();
+    } else {
+      line.push_back(c);
+    }
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
 }
 
 std::string nick_from_login(std::string_view login) {

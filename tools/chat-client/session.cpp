@@ -205,6 +205,29 @@ void Session::do_local(const Command& command) {
   }
 }
 
+bool Session::offer_paste(std::size_t lines) {
+  if (current_room_.empty()) {
+    local_problem("no current room: a paste of " + std::to_string(lines) + " lines is not sent");
+    return false;
+  }
+  output_.print(notice("send " + std::to_string(lines) + " lines to " + sanitize(current_room_) + "? [y/N]",
+                       display_context()));
+  return true;
+}
+
+void Session::send_paste(const std::vector<std::string>& lines) {
+  if (quitting_ || finished_ || current_room_.empty()) return;
+  for (const auto& line : lines) {
+    Pending item;
+    item.request = request::say(current_room_, line);
+    enqueue(std::move(item));
+  }
+}
+
+void Session::drop_paste(std::size_t lines) {
+  output_.print(notice("not sent: " + std::to_string(lines) + " pasted lines", display_context()));
+}
+
 void Session::input_end() {
   if (input_ended_) return;
   input_ended_ = true;

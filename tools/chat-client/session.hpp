@@ -64,6 +64,13 @@ class Session {
   // Input, from the terminal or a pipe.
   void input_line(std::string line);
   void input_end();
+  // A paste on the terminal. Asked about first (false: there is no room to
+  // send it to, and the user was told); once confirmed, every line goes as
+  // text to the current room, a line starting with "/" included, paced like
+  // any other request.
+  bool offer_paste(std::size_t lines);
+  void send_paste(const std::vector<std::string>& lines);
+  void drop_paste(std::size_t lines);
   // SIGINT/SIGTERM: quit now (a second one does not wait for the server).
   void interrupt();
 

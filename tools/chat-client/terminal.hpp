@@ -2,8 +2,10 @@
 // incoming lines printed above the prompt) and plain pipes.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -42,6 +44,9 @@ class Terminal : public Output {
   static void on_line(char* line);
   static char** on_complete(const char* text, int start, int end);
   static char* next_match(const char* text, int state);
+  static int next_key(FILE* ignored);
+  void feed_editor(std::string_view bytes);
+  void on_paste_read(std::string_view bytes);
   // The escapes that take the cursor to the start of the prompt and clear
   // from there: the typed line may wrap over several rows.
   std::string erase_input() const;
@@ -54,6 +59,7 @@ class Terminal : public Output {
   // cursor is on a fresh row below it: nothing is to be erased or redrawn
   // until the editor starts a new line.
   bool handing_over_ = false;
+  std::vector<std::string> paste_;  // a paste waiting for its y/N
 };
 
 // Reads lines from a non-terminal stdin (pipe, file, /dev/null) into the
