@@ -66,12 +66,11 @@ void Session::show(const json::object& event, const json::object* request) {
   if (text.empty()) return;  // nothing to show, or an ignored nick's line
   if (string_field(event, "type") == "error") return output_.print_problem(text);
   output_.print(text);
-  note_activity(event);
+  note_activity(event, context);
 }
 
 // Shown lines count where the user is not looking, and a mention rings.
-void Session::note_activity(const json::object& event) {
-  const DisplayContext context = display_context();
+void Session::note_activity(const json::object& event, const DisplayContext& context) {
   const std::string_view type = string_field(event, "type");
   if (type != "message" && type != "private") return;
   const bool mention = is_mention_event(event, context);

@@ -113,7 +113,7 @@ class Session {
   void set_current(std::string room);
   bool convert_raw(Pending& item);  // false: nothing to send for it
   void do_local(const Command& command);
-  void note_activity(const boost::json::object& event);
+  void note_activity(const boost::json::object& event, const DisplayContext& context);
   void update_prompt();
   void finish(int status);
   DisplayContext display_context() const;
