@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,14 @@ std::vector<char*> argv_of(std::vector<std::string>& args) {
   return argv;
 }
 
+// In the child: no settings file and no input history of the user running
+// the tests; a test that wants them sets HOME or XDG_* after this.
+void keep_away_from_home() {
+  ::setenv("HOME", "/nonexistent", 1);
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::unsetenv("XDG_STATE_HOME");
+}
+
 // chat-client with stdin a pipe, stdout and stderr to a file.
 void start_piped(ChildProcess& child, std::vector<std::string> args) {
   char path[] = "/tmp/chat-client-test-XXXXXX";
@@ -81,6 +90,7 @@ void start_piped(ChildProcess& child, std::vector<std::string> args) {
   child.pid = ::fork();
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    keep_away_from_home();
     ::dup2(fds[0], STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
@@ -200,6 +210,7 @@ int start_on_terminal(ChildProcess& child, std::vector<std::string> args, unsign
   child.pid = ::forkpty(&master, nullptr, nullptr, &size);
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    keep_away_from_home();
     ::setenv("TERM", "xterm", 1);
     ::unsetenv("NO_COLOR");
     for (const auto& [name, value] : environment) {
@@ -747,4 +758,78 @@ TEST_CASE("on a terminal, a paste of many lines is sent only when confirmed, pac
   CHECK(screen.find("!!") == std::string::npos);  // never over the flood limit
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, settings come from client.toml and typed lines are kept for the next run",
+          "[chat-client][config]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  char dir_name[] = "/tmp/chat-client-home-XXXXXX";
+  REQUIRE(::mkdtemp(dir_name));
+  const std::string home = dir_name;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  } cleanup{home};
+  REQUIRE(std::system(("mkdir -p '" + home + "/.config/corochat'").c_str()) == 0);
+  {
+    std::ofstream config(home + "/.config/corochat/client.toml");
+    config << "# as a user would keep it\n"
+           << "server = \"" << chatd.host() << ":" << chatd.port() << "\"\n"
+           << "nick = \"fromfile\"\n"
+           << "highlight = [\"deploy\"]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> environment = {{"HOME", home}, {"NO_COLOR", "1"}};
+
+  ChildProcess first;
+  const int first_pty = start_on_terminal(first, {}, 120, environment);  // everything from the file
+  std::string screen;
+  REQUIRE(read_until(first_pty, screen, "fromfile joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "fromfile")));
+  std::size_t from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "deploy at noon"), "message", "text",
+                                    "deploy at noon")));
+  CHECK(read_until(first_pty, screen, "\a", std::chrono::seconds(5), from));  // the file's highlight word
+  write_all(first_pty, "remember this line\r");
+  CHECK(run_step(io, collect_texts(*bob, "fromfile", 1, patience)) ==
+        std::vector<std::string>{"remember this line"});
+  write_all(first_pty, "/quit\r");
+  CHECK(first.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+
+  struct stat kept {};
+  REQUIRE(::stat((home + "/.local/state/corochat/history").c_str(), &kept) == 0);
+  CHECK((kept.st_mode & 0777) == 0600);  // it holds private messages too
+
+  // The command line wins over the file; Up brings back the last run's lines.
+  ChildProcess second;
+  const int second_pty = start_on_terminal(second, {"--nick", "again"}, 120, environment);
+  std::string second_screen;
+  REQUIRE(read_until(second_pty, second_screen, "again joined lobby", std::chrono::seconds(10)));
+  from = second_screen.size();
+  write_all(second_pty, "\x1b[A");  // /quit
+  REQUIRE(read_until(second_pty, second_screen, "/quit", std::chrono::seconds(5), from));
+  from = second_screen.size();
+  write_all(second_pty, "\x1b[A");
+  CHECK(read_until(second_pty, second_screen, "remember this line", std::chrono::seconds(5), from));
+  write_all(second_pty, "\r");
+  CHECK(run_step(io, collect_texts(*bob, "again", 1, patience)) == std::vector<std::string>{"remember this line"});
+  INFO(second_screen);
+  write_all(second_pty, "/quit\r");
+  CHECK(second.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("a mistake in client.toml stops the client with its line", "[chat-client][config]") {
+  char path[] = "/tmp/chat-client-config-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  write_all(fd, "nick = \"ok\"\nbel = false\n");
+  ::close(fd);
+  ChildProcess client;
+  start_piped(client, {"--config", path});
+  const auto status = client.wait_exit(std::chrono::seconds(10));
+  ::unlink(path);
+  INFO(client.output());
+  CHECK(status == std::optional<int>(2));
+  CHECK(client.output().find(std::string(path) + ": line 2: unknown key bel") != std::string::npos);
 }

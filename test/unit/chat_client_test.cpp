@@ -11,6 +11,7 @@
 
 #include "activity.hpp"
 #include "command.hpp"
+#include "config.hpp"
 #include "display.hpp"
 #include "pacer.hpp"
 
@@ -554,4 +555,48 @@ TEST_CASE("a read of more than five lines is a paste, split into its lines", "[c
   CHECK(paste_lines("a\rb\r\nc\n\nd") == std::vector<std::string>{"a", "b", "c", "d"});
   CHECK(paste_lines("/quit\r  x \r") == std::vector<std::string>{"/quit", "  x "});
   CHECK(paste_lines("\r\n\r\n").empty());
+}
+
+TEST_CASE("the config file: keys, values, comments", "[chat-client][config]") {
+  const ConfigResult r = parse_config(
+      "# chat-client settings\n"
+      "server = \"chat.example:7000\"\n"
+      "nick = \"alice\"   # trailing comment\n"
+      "  room=\"dev\"\r\n"
+      "\n"
+      "port = 7001\n"
+      "highlight = [\"deploy\", \"on#call\" ]\n"
+      "highlight = \"say \\\"hi\\\"\"\n"
+      "bell = false\n"
+      "tls = true\n"
+      "input_history = false\n"
+      "ca = \"/etc/ssl/c\\\\a.pem\"\n");
+  INFO(r.error);
+  REQUIRE(r.error.empty());
+  CHECK(r.config.server == "chat.example:7000");
+  CHECK(r.config.nick == "alice");
+  CHECK(r.config.room == "dev");
+  CHECK(r.config.port == "7001");
+  CHECK(r.config.highlight == std::vector<std::string>{"deploy", "on#call", "say \"hi\""});
+  CHECK(r.config.bell == false);
+  CHECK(r.config.tls == true);
+  CHECK(r.config.input_history == false);
+  CHECK(r.config.ca == "/etc/ssl/c\\a.pem");
+  CHECK_FALSE(r.config.host);
+  CHECK(parse_config("").error.empty());
+  CHECK(parse_config("port = \"7000\"").config.port == "7000");
+}
+
+TEST_CASE("the config file: mistakes name their line", "[chat-client][config]") {
+  CHECK(parse_config("nick = \"a\"\nnik = \"b\"\n").error == "line 2: unknown key nik");
+  CHECK(parse_config("[client]\n").error == "line 1: sections are not supported");
+  CHECK(parse_config("nick = alice\n").error == "line 1: bad value for nick");
+  CHECK(parse_config("nick = \"alice\n").error == "line 1: bad value for nick");
+  CHECK(parse_config("nick = \"a\" x\n").error == "line 1: unexpected text after the value of nick");
+  CHECK(parse_config("nick = 3\n").error == "line 1: nick must be a \"string\"");
+  CHECK(parse_config("bell = \"no\"\n").error == "line 1: bell must be true or false");
+  CHECK(parse_config("port = true\n").error == "line 1: port must be a number");
+  CHECK(parse_config("highlight = [\"a\" \"b\"]\n").error == "line 1: bad value for highlight");
+  CHECK(parse_config("nick \"a\"\n").error == "line 1: expected key = value");
+  CHECK(parse_config("nick = \"\\q\"\n").error == "line 1: bad value for nick");
 }

@@ -39,6 +39,7 @@ struct Options {
   bool colour = false;
   std::vector<std::string> highlights;  // --highlight: words that count as mentions
   bool bell = true;                     // ring the terminal bell on a mention
+  bool input_history = true;            // keep typed lines across runs
 };
 
 // Where the session's text goes.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -60,13 +61,19 @@ void PlainOutput::print_problem(std::string_view text) {
   std::fputc('\n', stderr);
 }
 
-Terminal::Terminal() : prompt_("> ") {
+namespace {
+constexpr int kept_input_lines = 1000;
+}  // namespace
+
+Terminal::Terminal(std::string history_path) : history_path_(std::move(history_path)), prompt_("> ") {
   active_terminal = this;
   // Keys come through next_key, from what read_keys has read.
   rl_getc_function = &Terminal::next_key;
   rl_attempted_completion_function = &Terminal::on_complete;
   rl_callback_handler_install(prompt_.c_str(), &Terminal::on_line);
   installed_ = true;
+  stifle_history(kept_input_lines);
+  if (!history_path_.empty()) read_history(history_path_.c_str());  // none yet: a first run
 }
 
 Terminal::~Terminal() {
@@ -80,6 +87,11 @@ void Terminal::restore() {
   std::fputs("\r\x1b[K", stdout);  // the prompt and any unsent text go
   std::fflush(stdout);
   rl_callback_handler_remove();
+  if (!history_path_.empty()) {
+    const mode_t saved = ::umask(077);  // private messages are in it
+    write_history(history_path_.c_str());
+    ::umask(saved);
+  }
 }
 
 namespace {

@@ -25,7 +25,8 @@ class PlainOutput : public Output {
 // readline interface is global).
 class Terminal : public Output {
  public:
-  Terminal();
+  // `history_path`: where typed lines are kept across runs ("" for nowhere).
+  explicit Terminal(std::string history_path = {});
   ~Terminal() override;
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
@@ -52,6 +53,7 @@ class Terminal : public Output {
   std::string erase_input() const;
 
   Session* session_ = nullptr;
+  std::string history_path_;
   std::string prompt_;
   bool installed_ = false;
   bool line_done_ = false;  // the editor handed over a line during the last key
