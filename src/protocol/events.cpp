@@ -111,7 +111,7 @@ json::object nick(std::string_view old_nick, std::string_view new_nick, Timestam
 }
 
 json::object message(std::string_view room, std::string_view from, std::string_view text, Timestamp ts,
-                     std::uint64_t seq) {
+                     std::uint64_t seq, bool action) {
   json::object e;
   e["type"] = "message";
   e["room"] = room;
@@ -119,17 +119,19 @@ json::object message(std::string_view room, std::string_view from, std::string_v
   e["text"] = text;
   e["ts"] = ts;
   e["seq"] = seq;
+  if (action) e["action"] = true;
   return e;
 }
 
 json::object private_message(std::string_view from, std::string_view to, std::string_view text,
-                             Timestamp ts) {
+                             Timestamp ts, bool action) {
   json::object e;
   e["type"] = "private";
   e["from"] = from;
   e["to"] = to;
   e["text"] = text;
   e["ts"] = ts;
+  if (action) e["action"] = true;
   return e;
 }
 

@@ -54,6 +54,14 @@ bool read_optional_integer(const json::object& obj, std::string_view key,
   return false;
 }
 
+bool read_optional_bool(const json::object& obj, std::string_view key, bool& out) {
+  const json::value* v = obj.if_contains(key);
+  if (!v) return true;
+  if (!v->is_bool()) return false;
+  out = v->get_bool();
+  return true;
+}
+
 Malformed missing(std::string_view what) {
   return Malformed{std::string(what) + " is missing or not of the right type"};
 }
@@ -87,12 +95,14 @@ RequestBody parse_body(std::string_view type, const json::object& obj, bool& kno
     Say r;
     if (!read_string(obj, "room", r.room)) return missing("room");
     if (!read_string(obj, "text", r.text)) return missing("text");
+    if (!read_optional_bool(obj, "action", r.action)) return Malformed{"action must be true or false"};
     return r;
   }
   if (type == "msg") {
     PrivateMessage r;
     if (!read_string(obj, "to", r.to)) return missing("to");
     if (!read_string(obj, "text", r.text)) return missing("text");
+    if (!read_optional_bool(obj, "action", r.action)) return Malformed{"action must be true or false"};
     return r;
   }
   if (type == "who") {

@@ -343,7 +343,7 @@ void ChatState::on(Context& ctx, const Say& req) {
   Room& r = room->second;
   r.seq += 1;
   r.last_activity = ++activity_clock_;
-  const json::object message = event::message(req.room, ctx.client.nick, req.text, ctx.now, r.seq);
+  const json::object message = event::message(req.room, ctx.client.nick, req.text, ctx.now, r.seq, req.action);
   SharedLine line = serialize_line(message);
   if (config_.history > 0) {
     r.history.push_back(line);
@@ -357,7 +357,7 @@ void ChatState::on(Context& ctx, const PrivateMessage& req) {
   auto target = by_nick_.find(fold_nick(req.to));
   if (target == by_nick_.end()) return ctx.fail(ErrorCode::no_such_nick, "nobody is called " + req.to);
   const ClientId to = target->second;
-  const json::object pm = event::private_message(ctx.client.nick, clients_.at(to).nick, req.text, ctx.now);
+  const json::object pm = event::private_message(ctx.client.nick, clients_.at(to).nick, req.text, ctx.now, req.action);
   if (to == ctx.id) return ctx.reply(pm);
   deliver(ctx.fx, pm, {to, ctx.id}, ctx.id, ctx.request_id);
 }

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,14 @@ std::vector<char*> argv_of(std::vector<std::string>& args) {
   return argv;
 }
 
+// In the child: no settings file and no input history of the user running
+// the tests; a test that wants them sets HOME or XDG_* after this.
+void keep_away_from_home() {
+  ::setenv("HOME", "/nonexistent", 1);
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::unsetenv("XDG_STATE_HOME");
+}
+
 // chat-client with stdin a pipe, stdout and stderr to a file.
 void start_piped(ChildProcess& child, std::vector<std::string> args) {
   char path[] = "/tmp/chat-client-test-XXXXXX";
@@ -81,6 +90,7 @@ void start_piped(ChildProcess& child, std::vector<std::string> args) {
   child.pid = ::fork();
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    keep_away_from_home();
     ::dup2(fds[0], STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
@@ -200,6 +210,7 @@ int start_on_terminal(ChildProcess& child, std::vector<std::string> args, unsign
   child.pid = ::forkpty(&master, nullptr, nullptr, &size);
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    keep_away_from_home();
     ::setenv("TERM", "xterm", 1);
     ::unsetenv("NO_COLOR");
     for (const auto& [name, value] : environment) {
@@ -523,4 +534,302 @@ TEST_CASE("chat-client talks over TLS, refuses a certificate it does not trust, 
   CHECK(texts == std::vector<std::string>{"unchecked"});
   CHECK(insecure.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
   CHECK(insecure.output().find("warning: --insecure") != std::string::npos);
+}
+
+namespace {
+
+// Sends `request` as `client` and waits (bounded) for the event it causes.
+asio::awaitable<bool> send_then_wait(Client& client, json::object request, std::string type, std::string field,
+                                     std::string value) {
+  co_await send(client, request);
+  co_return co_await wait_for(client, std::move(type), std::move(field), std::move(value));
+}
+
+// The next message `client` receives with `text` (bounded), whole.
+asio::awaitable<json::object> message_with_text(Client& client, std::string text) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    Event e = co_await client.next_of("message", std::max(left, Millis(0)));
+    INFO("waiting for a message " << text);
+    REQUIRE_FALSE(e.ec);
+    if (e.value.at("text") == json::value(text)) co_return e.value;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mentions and rings the bell",
+          "[chat-client][activity]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("dev"), "joined", "room", "dev")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("ops"), "joined", "room", "ops")));
+  ChildProcess alice;
+  const int master =
+      start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--room", "dev"}, 120);
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined dev", std::chrono::seconds(10)));
+  write_all(master, "/join ops\r");
+  REQUIRE(read_until(master, screen, "alice joined ops", std::chrono::seconds(5)));
+  REQUIRE(read_until(master, screen, "[ops] ", std::chrono::seconds(5), screen.find("alice joined ops")));
+
+  auto bob_says = [&](const char* room, const char* text) {
+    CHECK(run_step(io, send_then_wait(*bob, request::say(room, text), "message", "text", text)));
+  };
+  bob_says("lobby", "one");
+  bob_says("dev", "two");
+  bob_says("dev", "three");
+  bob_says("ops", "seen as it comes");
+  CHECK(read_until(master, screen, "[ops] lobby:1 dev:2 ", std::chrono::seconds(5)));
+  CHECK(screen.find('\a') == std::string::npos);  // nothing named alice yet
+
+  std::size_t from = screen.size();
+  bob_says("lobby", "look here, Alice!");
+  CHECK(read_until(master, screen, "\a", std::chrono::seconds(5), from));
+  CHECK(read_until(master, screen, "[ops] lobby:2! dev:2 ", std::chrono::seconds(5), from));
+  CHECK(screen.find("\x1b[1;7m<bob> look here, Alice!", from) != std::string::npos);  // bold reverse
+
+  // Switching to a room clears its count, by name or by place.
+  const std::size_t typed_at = screen.size();
+  write_all(master, "/switch dev\r");
+  CHECK(read_until(master, screen, "now talking in dev", std::chrono::seconds(5), typed_at));
+  CHECK(read_until(master, screen, "[dev] lobby:2! ", std::chrono::seconds(5), screen.find("now talking in dev")));
+  // The command as typed is on the screen once: the new prompt comes without it.
+  CHECK(screen.find("/switch dev", screen.find("/switch dev", typed_at) + 1) == std::string::npos);
+  write_all(master, "/1\r");
+  CHECK(read_until(master, screen, "now talking in lobby", std::chrono::seconds(5)));
+  bob_says("dev", "four");
+  CHECK(read_until(master, screen, "[lobby] dev:1 ", std::chrono::seconds(5)));
+  // /next goes to the room with activity.
+  write_all(master, "/next\r");
+  CHECK(read_until(master, screen, "now talking in dev", std::chrono::seconds(5)));
+  bob_says("ops", "five");
+  CHECK(read_until(master, screen, "[dev] ops:1 ", std::chrono::seconds(5)));
+
+  // A private message always counts as a mention.
+  from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "psst"), "private", "text", "psst")));
+  CHECK(read_until(master, screen, "\a", std::chrono::seconds(5), from));
+  CHECK(read_until(master, screen, "[dev] ops:1 *bob*:1! ", std::chrono::seconds(5), from));
+
+  INFO(screen);
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, --no-bell keeps a mention quiet", "[chat-client][activity]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master =
+      start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--no-bell"}, 120);
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "alice?"), "message", "text", "alice?")));
+  CHECK(read_until(master, screen, "alice?", std::chrono::seconds(5)));
+  // A line after it, so the bell would have been written by then.
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "after"), "message", "text", "after")));
+  CHECK(read_until(master, screen, "after", std::chrono::seconds(5)));
+  INFO(screen);
+  CHECK(screen.find('\a') == std::string::npos);
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("/me goes to the other client as an action, and stays one in history", "[chat-client][action]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  const std::string server = chatd.host() + ":" + chatd.port();
+  const std::vector<std::pair<std::string, std::string>> no_colour = {{"NO_COLOR", "1"}};
+  ChildProcess alice;
+  const int alice_pty = start_on_terminal(alice, {server, "--nick", "alice"}, 120, no_colour);
+  std::string alice_screen;
+  REQUIRE(read_until(alice_pty, alice_screen, "alice joined lobby", std::chrono::seconds(10)));
+  ChildProcess carol;
+  const int carol_pty = start_on_terminal(carol, {server, "--nick", "carol"}, 120, no_colour);
+  std::string carol_screen;
+  REQUIRE(read_until(carol_pty, carol_screen, "carol joined lobby", std::chrono::seconds(10)));
+
+  write_all(alice_pty, "/me waves to all\r");
+  const json::object seen = run_step(io, message_with_text(*bob, "waves to all"));
+  INFO(json::serialize(seen));
+  REQUIRE(seen.contains("action"));
+  CHECK(seen.at("action") == json::value(true));
+  CHECK(read_until(alice_pty, alice_screen, "* alice waves to all", std::chrono::seconds(5)));
+  CHECK(read_until(carol_pty, carol_screen, "* alice waves to all", std::chrono::seconds(5)));
+
+  const std::size_t asked = carol_screen.size();
+  write_all(carol_pty, "/history 5\r");
+  CHECK(read_until(carol_pty, carol_screen, "-- history of lobby", std::chrono::seconds(5), asked));
+  CHECK(read_until(carol_pty, carol_screen, "* alice waves to all", std::chrono::seconds(5),
+                   carol_screen.find("-- history of lobby", asked)));
+
+  INFO(carol_screen);
+  write_all(alice_pty, "/quit\r");
+  write_all(carol_pty, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+  CHECK(carol.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, an ignored nick's messages, private messages and comings and goings are hidden",
+          "[chat-client][ignore]") {
+  ChatdProcess chatd({"--flood-rate", "0"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  auto carol = run_step(io, connect_client(io, chatd, "carol"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120,
+                                       {{"NO_COLOR", "1"}});
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  write_all(master, "/ignore BOB\r");
+  REQUIRE(read_until(master, screen, "ignoring BOB", std::chrono::seconds(5)));
+  const std::size_t from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "spam in the room"), "message", "text",
+                                    "spam in the room")));
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "spam for alice"), "private", "text",
+                                    "spam for alice")));
+  CHECK(run_step(io, send_then_wait(*bob, request::part("lobby"), "left", "nick", "bob")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("lobby"), "joined", "nick", "bob")));
+  // carol's line comes after all of bob's: once it shows, bob's would have.
+  CHECK(run_step(io, send_then_wait(*carol, request::say("lobby", "carol was here"), "message", "text",
+                                    "carol was here")));
+  REQUIRE(read_until(master, screen, "carol was here", std::chrono::seconds(5), from));
+  {
+    const std::string after = screen.substr(from);
+    INFO(after);
+    CHECK(after.find("spam") == std::string::npos);
+    CHECK(after.find("bob left") == std::string::npos);
+    CHECK(after.find("bob joined") == std::string::npos);
+    CHECK(after.find('\a') == std::string::npos);  // nor does a hidden private message ring
+    CHECK(after.find("*bob*") == std::string::npos);
+  }
+
+  write_all(master, "/unignore bob\r");
+  REQUIRE(read_until(master, screen, "no longer ignoring bob", std::chrono::seconds(5)));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "back again"), "message", "text", "back again")));
+  CHECK(read_until(master, screen, "<bob> back again", std::chrono::seconds(5)));
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, a paste of many lines is sent only when confirmed, paced under the limit",
+          "[chat-client][paste]") {
+  // A low limit: eight lines at once would be over the burst.
+  ChatdProcess chatd({"--flood-rate", "5", "--flood-burst", "3"});
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  ChildProcess alice;
+  const int master = start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice"}, 120,
+                                       {{"NO_COLOR", "1"}});
+  std::string screen;
+  REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+
+  std::string paste;
+  for (int i = 1; i <= 8; ++i) paste += "pasted " + std::to_string(i) + "\r";
+  paste += "/quit\r";  // pasted text, not a command
+  write_all(master, paste);
+  REQUIRE(read_until(master, screen, "send 9 lines to lobby? [y/N]", std::chrono::seconds(5)));
+  write_all(master, "y");
+  std::vector<std::string> texts = run_step(io, collect_texts(*bob, "alice", 9, Millis(15000)));
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 8; ++i) expected.push_back("pasted " + std::to_string(i));
+  expected.push_back("/quit");
+  CHECK(texts == expected);
+
+  // Refused: nothing goes, and typing works as before.
+  const std::size_t from = screen.size();
+  write_all(master, "no 1\rno 2\rno 3\rno 4\rno 5\rno 6\r");
+  REQUIRE(read_until(master, screen, "send 6 lines to lobby? [y/N]", std::chrono::seconds(5), from));
+  write_all(master, "n");
+  REQUIRE(read_until(master, screen, "not sent: 6 pasted lines", std::chrono::seconds(5), from));
+  write_all(master, "typed after\r");
+  CHECK(run_step(io, collect_texts(*bob, "alice", 1, patience)) == std::vector<std::string>{"typed after"});
+
+  INFO(screen);
+  CHECK(screen.find("!!") == std::string::npos);  // never over the flood limit
+  write_all(master, "/quit\r");
+  CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("on a terminal, settings come from client.toml and typed lines are kept for the next run",
+          "[chat-client][config]") {
+  ChatdProcess chatd;
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, chatd, "bob"));
+  char dir_name[] = "/tmp/chat-client-home-XXXXXX";
+  REQUIRE(::mkdtemp(dir_name));
+  const std::string home = dir_name;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  } cleanup{home};
+  REQUIRE(std::system(("mkdir -p '" + home + "/.config/corochat'").c_str()) == 0);
+  {
+    std::ofstream config(home + "/.config/corochat/client.toml");
+    config << "# as a user would keep it\n"
+           << "server = \"" << chatd.host() << ":" << chatd.port() << "\"\n"
+           << "nick = \"fromfile\"\n"
+           << "highlight = [\"deploy\"]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> environment = {{"HOME", home}, {"NO_COLOR", "1"}};
+
+  ChildProcess first;
+  const int first_pty = start_on_terminal(first, {}, 120, environment);  // everything from the file
+  std::string screen;
+  REQUIRE(read_until(first_pty, screen, "fromfile joined lobby", std::chrono::seconds(10)));
+  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "fromfile")));
+  std::size_t from = screen.size();
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "deploy at noon"), "message", "text",
+                                    "deploy at noon")));
+  CHECK(read_until(first_pty, screen, "\a", std::chrono::seconds(5), from));  // the file's highlight word
+  write_all(first_pty, "remember this line\r");
+  CHECK(run_step(io, collect_texts(*bob, "fromfile", 1, patience)) ==
+        std::vector<std::string>{"remember this line"});
+  write_all(first_pty, "/quit\r");
+  CHECK(first.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+
+  struct stat kept {};
+  REQUIRE(::stat((home + "/.local/state/corochat/history").c_str(), &kept) == 0);
+  CHECK((kept.st_mode & 0777) == 0600);  // it holds private messages too
+
+  // The command line wins over the file; Up brings back the last run's lines.
+  ChildProcess second;
+  const int second_pty = start_on_terminal(second, {"--nick", "again"}, 120, environment);
+  std::string second_screen;
+  REQUIRE(read_until(second_pty, second_screen, "again joined lobby", std::chrono::seconds(10)));
+  from = second_screen.size();
+  write_all(second_pty, "\x1b[A");  // /quit
+  REQUIRE(read_until(second_pty, second_screen, "/quit", std::chrono::seconds(5), from));
+  from = second_screen.size();
+  write_all(second_pty, "\x1b[A");
+  CHECK(read_until(second_pty, second_screen, "remember this line", std::chrono::seconds(5), from));
+  write_all(second_pty, "\r");
+  CHECK(run_step(io, collect_texts(*bob, "again", 1, patience)) == std::vector<std::string>{"remember this line"});
+  INFO(second_screen);
+  write_all(second_pty, "/quit\r");
+  CHECK(second.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("a mistake in client.toml stops the client with its line", "[chat-client][config]") {
+  char path[] = "/tmp/chat-client-config-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  write_all(fd, "nick = \"ok\"\nbel = false\n");
+  ::close(fd);
+  ChildProcess client;
+  start_piped(client, {"--config", path});
+  const auto status = client.wait_exit(std::chrono::seconds(10));
+  ::unlink(path);
+  INFO(client.output());
+  CHECK(status == std::optional<int>(2));
+  CHECK(client.output().find(std::string(path) + ": line 2: unknown key bel") != std::string::npos);
 }

@@ -1,5 +1,5 @@
 // chat-client's pure parts: input lines to requests, events to screen text,
-// the sanitiser, and the pacer.
+// the sanitiser, the pacer, mentions and activity.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -9,7 +9,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "activity.hpp"
 #include "command.hpp"
+#include "config.hpp"
 #include "display.hpp"
 #include "pacer.hpp"
 
@@ -347,4 +349,254 @@ TEST_CASE("the pacer keeps under the server's rate and burst", "[chat-client][pa
   drained.reset(10, 20, t0);
   drained.drain(t0);
   CHECK(drained.take(t0) > Clock::duration::zero());
+}
+
+TEST_CASE("a mention is the nick as a whole word, any case", "[chat-client][mention]") {
+  const std::vector<std::string> none;
+  for (const char* text : {"alice", "hi alice", "alice: look", "ALICE!", "Hi Alice, ok?", "@alice", "(alice)",
+                           "<alice>", "'alice'", "thanks alice.", "really alice...", "alice?!", "x,alice,y",
+                           "\"alice\"", "alice\tthere"}) {
+    INFO(text);
+    CHECK(is_mention(text, "alice", none));
+  }
+  for (const char* text : {"malice", "alice_x", "alice-x", "alice.x", "xalice", "alice2", "_alice", "-alice",
+                           ".alice", "ali ce", "", "alic"}) {
+    INFO(text);
+    CHECK_FALSE(is_mention(text, "alice", none));
+  }
+  // Nicks may hold - _ . themselves; they match only whole.
+  CHECK(is_mention("ping a-b_c.d now", "A-B_C.D", none));
+  CHECK_FALSE(is_mention("ping a-b_c.de now", "a-b_c.d", none));
+  CHECK(is_mention("is bob. here", "bob.", none));
+  CHECK_FALSE(is_mention("anything", "", none));
+}
+
+TEST_CASE("a mention among UTF-8 text: letters beyond ASCII are boundaries", "[chat-client][mention]") {
+  const std::vector<std::string> none;
+  CHECK(is_mention("héllo alice ✓", "alice", none));
+  CHECK(is_mention("✓alice✓", "alice", none));
+  CHECK(is_mention("日本語alice日本語", "alice", none));
+  CHECK(is_mention("😀alice", "alice", none));
+  CHECK(is_mention("« alice »", "alice", none));
+  CHECK(is_mention("alicé", "alic", none));  // é is not a nick character
+  CHECK_FALSE(is_mention("\xc3\xa9" "alice_", "alice", none));
+}
+
+TEST_CASE("highlight words are mentions too", "[chat-client][mention]") {
+  const std::vector<std::string> words = {"deploy", "Oncall"};
+  CHECK(is_mention("who is ONCALL today", "alice", words));
+  CHECK(is_mention("deploy: done", "alice", words));
+  CHECK_FALSE(is_mention("redeployed", "alice", words));
+  CHECK_FALSE(is_mention("nothing here", "alice", words));
+  CHECK_FALSE(is_mention("anything", "alice", {""}));
+}
+
+TEST_CASE("activity counts lines per room, except the one being looked at", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"lobby", "dev", "ops"};
+  Activity a;
+  CHECK(a.indicator(rooms).empty());
+  a.count_room("lobby", false, "lobby");  // seen as it arrives
+  a.count_room("ops", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  a.count_room("dev", false, "lobby");
+  CHECK(a.indicator(rooms) == "dev:3 ops:1");  // in join order, not arrival order
+  a.count_room("ops", true, "lobby");
+  a.count_room("ops", false, "lobby");  // a later plain line keeps the mark
+  CHECK(a.indicator(rooms) == "dev:3 ops:3!");
+  a.clear_room("dev");
+  CHECK(a.indicator(rooms) == "ops:3!");
+  a.clear_room("ops");
+  CHECK(a.indicator(rooms).empty());
+  // A room the user is no longer in is not shown.
+  a.count_room("gone", false, "lobby");
+  CHECK(a.indicator(rooms).empty());
+}
+
+TEST_CASE("private messages are mentions, cleared by answering", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"lobby", "dev"};
+  Activity a;
+  a.count_private("bob");
+  a.count_room("dev", false, "lobby");
+  a.count_private("Bob");
+  a.count_private("carol");
+  CHECK(a.indicator(rooms) == "dev:1 *Bob*:2! *carol*:1!");
+  a.clear_private("BOB");
+  CHECK(a.indicator(rooms) == "dev:1 *carol*:1!");
+}
+
+TEST_CASE("the next room with activity comes after the current one, wrapping", "[chat-client][activity]") {
+  const std::vector<std::string> rooms = {"a", "b", "c", "d"};
+  Activity a;
+  CHECK_FALSE(a.next(rooms, "a"));
+  a.count_room("a", false, "c");
+  a.count_room("d", false, "c");
+  CHECK(a.next(rooms, "c")->name == "d");
+  CHECK(a.next(rooms, "b")->name == "d");
+  a.clear_room("d");
+  CHECK(a.next(rooms, "c")->name == "a");  // wrapped around
+  a.count_private("bob");
+  CHECK(a.next(rooms, "c")->name == "*bob*");  // after the rooms, before wrapping
+  auto next = a.next(rooms, "a");
+  REQUIRE(next);
+  CHECK(next->name == "*bob*");
+  CHECK(next->lines == 1);
+  CHECK(next->mention);
+}
+
+TEST_CASE("commands for daily use: /me, /1../9, /next, /ignore", "[chat-client][command]") {
+  CHECK(request_of("/me waves hello") == obj(R"({"type":"say","room":"lobby","text":"waves hello","action":true})"));
+  CHECK(error_of("/me") == "usage: /me TEXT");
+  CHECK(error_of("/me hi", InputContext{}) == "no current room: /join a room first");
+
+  Command second = parse_line("/2", in_lobby);
+  CHECK(second.action == LocalAction::switch_room);
+  CHECK(second.argument == "dev");
+  CHECK(parse_line("/1", in_lobby).argument == "lobby");
+  CHECK(error_of("/3") == "no room 3: you are in 2");
+  CHECK(error_of("/2 x") == "usage: /2 (no arguments)");
+  CHECK(error_of("/0") == "unknown command /0 (try /help)");
+  CHECK(error_of("/10") == "unknown command /10 (try /help)");
+
+  CHECK(parse_line("/next", in_lobby).action == LocalAction::next_active);
+  CHECK(error_of("/next dev") == "usage: /next");
+
+  Command ignore = parse_line("/ignore Bob", in_lobby);
+  CHECK(ignore.action == LocalAction::ignore);
+  CHECK(ignore.argument == "Bob");
+  CHECK_FALSE(ignore.request);
+  CHECK(parse_line("/ignore", in_lobby).action == LocalAction::list_ignored);
+  CHECK(parse_line("/unignore bob", in_lobby).action == LocalAction::unignore);
+  CHECK(error_of("/unignore") == "usage: /unignore NICK");
+  CHECK(error_of("/ignore a b") == "usage: /ignore NICK");
+  CHECK(error_of("/ignore b@d") == "bad nick \"b@d\"");
+
+  CHECK(complete("/ig", true, {}) == std::vector<std::string>{"/ignore"});
+  CHECK(complete("/n", true, {}) == std::vector<std::string>{"/next", "/nick"});
+  for (auto command : {"/me TEXT", "/next", "/1 ... /9", "/ignore [NICK]", "/unignore NICK"})
+    CHECK(help_text().find(command) != std::string_view::npos);
+}
+
+TEST_CASE("actions read * nick text, in rooms, private messages and history", "[chat-client][display]") {
+  const DisplayContext c = plain_as("alice");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [lobby] * bob waves");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"alice","text":"waves","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [lobby] * alice waves");
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":false})"), c) == "t5 [lobby] <bob> waves");
+  CHECK(format_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"nods","ts":6,"action":true})"), c) ==
+        "t6 *bob* * bob nods");
+  CHECK(format_event(obj(R"({"type":"private","from":"alice","to":"bob","text":"nods","ts":6,"action":true})"), c) ==
+        "t6 -> *bob* * alice nods");
+  CHECK(format_event(obj(R"({"type":"history","room":"dev","messages":[
+          {"type":"message","room":"dev","from":"bob","text":"shrugs","ts":1,"seq":1,"action":true}]})"),
+                     c) == "-- history of dev (1 messages)\nt1 [dev] * bob shrugs");
+  DisplayContext colour = c;
+  colour.colour = true;
+  CHECK(format_event(obj(R"({"type":"message","room":"lobby","from":"bob","text":"waves","ts":5,"seq":1,
+                             "action":true})"), colour) == "t5 [lobby] \x1b[36m* bob\x1b[0m waves");
+}
+
+TEST_CASE("a mention is set off in bold reverse with colours on", "[chat-client][display][mention]") {
+  DisplayContext c = plain_as("alice");
+  c.colour = true;
+  c.highlights = {"deploy"};
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"hi Alice!","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[1;7m<bob> hi Alice!\x1b[0m");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"deploy now","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[1;7m<bob> deploy now\x1b[0m");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"pokes alice","ts":5,"seq":1,
+                             "action":true})"), c) == "t5 [dev] \x1b[1;7m* bob pokes alice\x1b[0m");
+  // Not a mention: malice; nor is one's own line naming oneself.
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"malice","ts":5,"seq":1})"), c) ==
+        "t5 [dev] \x1b[36m<bob>\x1b[0m malice");
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"alice","text":"alice here","ts":5,"seq":1})"),
+                     c) == "t5 [dev] \x1b[1;32m<alice (me)>\x1b[0m alice here");
+  // Without colour the line reads as any other (the bell and the prompt tell).
+  c.colour = false;
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"hi alice","ts":5,"seq":1})"), c) ==
+        "t5 [dev] <bob> hi alice");
+
+  CHECK(is_mention_event(obj(R"({"type":"private","from":"bob","to":"alice","text":"x","ts":1})"), c));
+  CHECK_FALSE(is_mention_event(obj(R"({"type":"private","from":"alice","to":"bob","text":"bob","ts":1})"), c));
+  CHECK_FALSE(is_mention_event(obj(R"({"type":"joined","room":"dev","nick":"alice","ts":1})"), c));
+}
+
+TEST_CASE("an ignored nick's lines are not shown, in any case of its letters", "[chat-client][display][ignore]") {
+  DisplayContext c = plain_as("alice");
+  c.ignored = {"troll"};
+  for (const char* line : {R"({"type":"message","room":"dev","from":"Troll","text":"x","ts":1,"seq":1})",
+                           R"({"type":"private","from":"TROLL","to":"alice","text":"x","ts":1})",
+                           R"({"type":"joined","room":"dev","nick":"troll","ts":1})",
+                           R"({"type":"left","room":"dev","nick":"troll","reason":"quit","ts":1})",
+                           R"({"type":"nick","old":"troll","new":"nice","ts":1})",
+                           R"({"type":"nick","old":"nice","new":"troll","ts":1})"}) {
+    INFO(line);
+    CHECK(format_event(obj(line), c).empty());
+  }
+  CHECK(format_event(obj(R"({"type":"message","room":"dev","from":"bob","text":"troll","ts":1,"seq":2})"), c) ==
+        "t1 [dev] <bob> troll");
+  CHECK(format_event(obj(R"({"type":"history","room":"dev","messages":[
+          {"type":"message","room":"dev","from":"troll","text":"spam","ts":1,"seq":1},
+          {"type":"message","room":"dev","from":"bob","text":"fine","ts":2,"seq":2}]})"),
+                     c) == "-- history of dev (1 messages)\nt2 [dev] <bob> fine");
+  CHECK(format_event(obj(R"({"type":"who","room":"dev","members":["alice","troll"]})"), c) == "-- in dev: alice, troll");
+}
+
+TEST_CASE("a read of more than five lines is a paste, split into its lines", "[chat-client][paste]") {
+  CHECK_FALSE(is_paste("hello"));
+  CHECK_FALSE(is_paste("one\rtwo\rthree\rfour\rfive\r"));  // five Enters: could be typed ahead
+  CHECK(is_paste("1\r2\r3\r4\r5\r6\r"));
+  CHECK(is_paste("1\n2\n3\n4\n5\n6"));  // the sixth line, not ended yet, counts
+  CHECK_FALSE(is_paste("one long line, no end, however long it is........................"));
+  CHECK_FALSE(is_paste("1\r\n2\r\n3\r\n4\r\n5\r\n"));  // \r\n is one line end
+  CHECK(is_paste("1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n"));
+  CHECK(paste_lines("a\rb\r\nc\n\nd") == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(paste_lines("/quit\r  x \r") == std::vector<std::string>{"/quit", "  x "});
+  CHECK(paste_lines("\r\n\r\n").empty());
+}
+
+TEST_CASE("the config file: keys, values, comments", "[chat-client][config]") {
+  const ConfigResult r = parse_config(
+      "# chat-client settings\n"
+      "server = \"chat.example:7000\"\n"
+      "nick = \"alice\"   # trailing comment\n"
+      "  room=\"dev\"\r\n"
+      "\n"
+      "port = 7001\n"
+      "highlight = [\"deploy\", \"on#call\" ]\n"
+      "highlight = \"say \\\"hi\\\"\"\n"
+      "bell = false\n"
+      "tls = true\n"
+      "input_history = false\n"
+      "ca = \"/etc/ssl/c\\\\a.pem\"\n");
+  INFO(r.error);
+  REQUIRE(r.error.empty());
+  CHECK(r.config.server == "chat.example:7000");
+  CHECK(r.config.nick == "alice");
+  CHECK(r.config.room == "dev");
+  CHECK(r.config.port == "7001");
+  CHECK(r.config.highlight == std::vector<std::string>{"deploy", "on#call", "say \"hi\""});
+  CHECK(r.config.bell == false);
+  CHECK(r.config.tls == true);
+  CHECK(r.config.input_history == false);
+  CHECK(r.config.ca == "/etc/ssl/c\\a.pem");
+  CHECK_FALSE(r.config.host);
+  CHECK(parse_config("").error.empty());
+  CHECK(parse_config("port = \"7000\"").config.port == "7000");
+}
+
+TEST_CASE("the config file: mistakes name their line", "[chat-client][config]") {
+  CHECK(parse_config("nick = \"a\"\nnik = \"b\"\n").error == "line 2: unknown key nik");
+  CHECK(parse_config("[client]\n").error == "line 1: sections are not supported");
+  CHECK(parse_config("nick = alice\n").error == "line 1: bad value for nick");
+  CHECK(parse_config("nick = \"alice\n").error == "line 1: bad value for nick");
+  CHECK(parse_config("nick = \"a\" x\n").error == "line 1: unexpected text after the value of nick");
+  CHECK(parse_config("nick = 3\n").error == "line 1: nick must be a \"string\"");
+  CHECK(parse_config("bell = \"no\"\n").error == "line 1: bell must be true or false");
+  CHECK(parse_config("port = true\n").error == "line 1: port must be a number");
+  CHECK(parse_config("highlight = [\"a\" \"b\"]\n").error == "line 1: bad value for highlight");
+  CHECK(parse_config("nick \"a\"\n").error == "line 1: expected key = value");
+  CHECK(parse_config("nick = \"\\q\"\n").error == "line 1: bad value for nick");
 }

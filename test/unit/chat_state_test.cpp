@@ -1715,3 +1715,33 @@ TEST_CASE("state: a reply rate of 0 leaves large replies unlimited", "[state][hi
     CHECK(type_of(h.take_one(1)) == "history");
   }
 }
+
+TEST_CASE("state: an action is copied into the message, its history and the private message", "[state][action]") {
+  Harness h;
+  h.login(1, "alice");
+  h.login(2, "bob");
+  h.clear();
+  h.send(1, R"({"type":"say","room":"lobby","text":"waves","action":true,"id":1})");
+  const json::object echo = h.take_one(1);
+  const json::object copy = h.take_one(2);
+  CHECK(echo.at("action") == json::value(true));
+  CHECK(copy.at("action") == json::value(true));
+  h.send(1, R"({"type":"say","room":"lobby","text":"plain","action":false})");
+  CHECK_FALSE(h.take_one(2).contains("action"));  // false is the contract's plain message
+  h.clear();
+
+  h.send(2, R"({"type":"history","room":"lobby"})");
+  const json::object history = h.take_one(2);
+  const auto& messages = history.at("messages").as_array();
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].as_object().at("action") == json::value(true));
+  CHECK_FALSE(messages[1].as_object().contains("action"));
+
+  h.send(1, R"({"type":"msg","to":"BOB","text":"nods","action":true})");
+  CHECK(h.take_one(2).at("action") == json::value(true));
+  CHECK(h.take_one(1).at("action") == json::value(true));
+
+  h.send(1, R"({"type":"say","room":"lobby","text":"x","action":"yes","id":5})");
+  check_error(h.take_one(1), "bad_request", json::value(5));
+  CHECK(h.take(2).empty());
+}

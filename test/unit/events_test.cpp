@@ -248,3 +248,15 @@ TEST_CASE("events: every ByeReason is spelled as in the protocol", "[events][cod
     CHECK(text(event::bye(reason).at("reason")) == spelling);
   }
 }
+
+TEST_CASE("events: an action is marked only when true, and survives a history line", "[events]") {
+  CHECK(event::message("dev", "bob", "waves", 7, 3, true) ==
+        obj(R"({"type":"message","room":"dev","from":"bob","text":"waves","ts":7,"seq":3,"action":true})"));
+  CHECK_FALSE(event::message("dev", "bob", "hi", 7, 3, false).contains("action"));
+  CHECK(event::private_message("a", "B", "nods", 8, true) ==
+        obj(R"({"type":"private","from":"a","to":"B","text":"nods","ts":8,"action":true})"));
+  CHECK_FALSE(event::private_message("a", "B", "x", 8, false).contains("action"));
+  const SharedLine stored[] = {serialize_line(event::message("dev", "bob", "waves", 7, 3, true))};
+  const json::object history = json::parse(*history_line("dev", stored, std::nullopt)).as_object();
+  CHECK(history.at("messages").as_array().at(0).as_object().at("action") == json::value(true));
+}

@@ -358,3 +358,16 @@ TEST_CASE("request: allowed_unregistered is hello, ping, pong and quit only", "[
   CHECK_FALSE(allowed_unregistered(History{}));
   CHECK_FALSE(allowed_unregistered(Malformed{}));
 }
+
+TEST_CASE("request: say and msg may carry a boolean action", "[request]") {
+  CHECK(parse_as<Say>(R"({"type":"say","room":"r","text":"waves","action":true})").action);
+  CHECK_FALSE(parse_as<Say>(R"({"type":"say","room":"r","text":"waves","action":false})").action);
+  CHECK_FALSE(parse_as<Say>(R"({"type":"say","room":"r","text":"waves"})").action);
+  CHECK(parse_as<PrivateMessage>(R"({"type":"msg","to":"b","text":"nods","action":true})").action);
+  CHECK_FALSE(parse_as<PrivateMessage>(R"({"type":"msg","to":"b","text":"nods"})").action);
+  // Anything but a boolean is a mistake the sender should hear about.
+  for (const char* bad : {R"("yes")", "1", "0", "null", "[]", "{}"}) {
+    check_malformed(std::string(R"({"type":"say","room":"r","text":"t","action":)") + bad + "}");
+    check_malformed(std::string(R"({"type":"msg","to":"b","text":"t","action":)") + bad + "}");
+  }
+}

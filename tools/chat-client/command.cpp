@@ -11,8 +11,9 @@ namespace corochat::chat_client {
 namespace json = boost::json;
 namespace {
 
-constexpr std::array<std::string_view, 10> command_names = {
-    "/help", "/history", "/join", "/msg", "/nick", "/part", "/quit", "/rooms", "/switch", "/who"};
+constexpr std::array<std::string_view, 14> command_names = {
+    "/help", "/history", "/ignore", "/join", "/me",     "/msg",      "/next",
+    "/nick", "/part",    "/quit",   "/rooms", "/switch", "/unignore", "/who"};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -49,6 +50,19 @@ bool is_member(const InputContext& context, std::string_view room) {
 Command say(std::string_view text, const InputContext& context) {
   if (context.current_room.empty()) return failure("no current room: /join a room first");
   return sending(request::say(context.current_room, text));
+}
+
+Command local(LocalAction action, std::string argument = {}) {
+  Command c;
+  c.action = action;
+  c.argument = std::move(argument);
+  return c;
+}
+
+// "/1" to "/9": the room at that place in join order.
+std::optional<std::size_t> room_position(std::string_view name) {
+  if (name.size() != 2 || name[1] < '1' || name[1] > '9') return std::nullopt;
+  return static_cast<std::size_t>(name[1] - '0');
 }
 
 // The room named by `arg`, or the current room when `arg` is empty.
@@ -111,6 +125,30 @@ Command parse_line(std::string_view line, const InputContext& context) {
     c.action = LocalAction::switch_room;
     c.argument = room;
     return c;
+  }
+  if (auto position = room_position(name)) {
+    if (!rest.empty()) return failure("usage: " + std::string(name) + " (no arguments)");
+    if (*position > context.rooms.size())
+      return failure("no room " + std::to_string(*position) + ": you are in " + std::to_string(context.rooms.size()));
+    return local(LocalAction::switch_room, context.rooms[*position - 1]);
+  }
+  if (name == "/next") {
+    if (!rest.empty()) return failure("usage: /next");
+    return local(LocalAction::next_active);
+  }
+  if (name == "/me") {
+    if (rest.empty()) return failure("usage: /me TEXT");
+    Command c = say(rest, context);
+    if (c.request) (*c.request)["action"] = true;
+    return c;
+  }
+  if (name == "/ignore" || name == "/unignore") {
+    std::string_view extra;
+    const std::string_view nick = first_word(rest, extra);
+    if (!extra.empty() || (nick.empty() && name == "/unignore")) return failure("usage: " + std::string(name) + " NICK");
+    if (nick.empty()) return local(LocalAction::list_ignored);
+    if (!protocol::is_valid_nick(nick)) return failure("bad nick \"" + std::string(nick) + "\"");
+    return local(name == "/ignore" ? LocalAction::ignore : LocalAction::unignore, std::string(nick));
   }
   if (name == "/msg") {
     std::string_view text;
@@ -176,13 +214,20 @@ std::string_view help_text() {
          "  /join ROOM        join ROOM and make it the current room\n"
          "  /part [ROOM]      leave ROOM (default: the current room)\n"
          "  /switch ROOM      make ROOM (one you are in) the current room\n"
+         "  /1 ... /9         switch to the room at that place in the order you joined them\n"
+         "  /next             switch to the next room with unread lines\n"
+         "  /me TEXT          say TEXT as an action (* you TEXT)\n"
          "  /msg NICK TEXT    send a private message\n"
          "  /nick NICK        change your nick\n"
+         "  /ignore [NICK]    hide NICK's messages and comings and goings; alone, list who is ignored\n"
+         "  /unignore NICK    show NICK's lines again\n"
          "  /who [ROOM]       list the members of ROOM (default: the current room; * for everyone)\n"
          "  /rooms            list the rooms with members\n"
          "  /history [N]      show the last N messages of the current room (default 20)\n"
          "  /quit [REASON]    leave the server\n"
          "  /help             this list\n"
+         "The prompt lists the other rooms with unread lines, ! where one names you: [lobby] dev:3 ops:1!\n"
+         "A paste of more than five lines is sent only after you answer y.\n"
          "Keys: Tab completes commands and nicks; Up/Down browse your input history; Ctrl-D quits.";
 }
 
@@ -199,6 +244,31 @@ std::vector<std::string> complete(std::string_view word, bool at_line_start, con
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+bool is_paste(std::string_view bytes) {
+  std::size_t lines = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] == '\n' && i > 0 && bytes[i - 1] == '\r') continue;  // one end, two bytes
+    if (bytes[i] == '\r' || bytes[i] == '\n') ++lines;
+  }
+  const bool unended = !bytes.empty() && bytes.back() != '\r' && bytes.back() != '\n';
+  return lines > 0 && lines + (unended ? 1 : 0) >= paste_min_lines;
+}
+
+std::vector<std::string> paste_lines(std::string_view bytes) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (char c : bytes) {
+    if (c == '\r' || c == '\n') {
+      if (!line.empty()) lines.push_back(std::move(line));
+      line.clear();
+    } else {
+      line.push_back(c);
+    }
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
 }
 
 std::string nick_from_login(std::string_view login) {

@@ -6,6 +6,9 @@
 
 #include <boost/json/value.hpp>
 
+#include "activity.hpp"
+#include "corochat/protocol/names.hpp"
+
 namespace corochat::chat_client {
 namespace json = boost::json;
 namespace {
@@ -15,6 +18,7 @@ constexpr std::string_view bold_green = "\x1b[1;32m";
 constexpr std::string_view cyan = "\x1b[36m";
 constexpr std::string_view magenta = "\x1b[35m";
 constexpr std::string_view red = "\x1b[31m";
+constexpr std::string_view mention_style = "\x1b[1;7m";  // bold reverse: seen from across the room
 constexpr std::string_view reset = "\x1b[0m";
 
 void append_hex(std::string& out, std::string_view prefix, unsigned value, int digits) {
@@ -84,14 +88,37 @@ bool same_nick(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string_view raw(const json::object& o, std::string_view key) {
+  if (const json::value* v = o.if_contains(key); v && v->is_string()) return v->get_string();
+  return {};
+}
+
+bool is_action(const json::object& e) {
+  const json::value* v = e.if_contains("action");
+  return v && v->is_bool() && v->get_bool();
+}
+
 std::string message_line(const json::object& e, const DisplayContext& c) {
   const std::string from = str(e, "from");
   const bool own = same_nick(from, c.own_nick);
   std::string line = stamp(e, c) + "[" + str(e, "room") + "] ";
+  if (is_mention_event(e, c)) {
+    const std::string body = is_action(e) ? "* " + from + " " + str(e, "text") : "<" + from + "> " + str(e, "text");
+    return line + paint(mention_style, body, c);
+  }
+  if (is_action(e)) return line + paint(own ? bold_green : cyan, "* " + from, c) + " " + str(e, "text");
   // Own messages are marked in words too, so they stand out without colour.
   line += own ? paint(bold_green, "<" + from + " (me)>", c) : paint(cyan, "<" + from + ">", c);
   line += " " + str(e, "text");
   return line;
+}
+
+std::string private_line(const json::object& e, const DisplayContext& c) {
+  const std::string from = str(e, "from");
+  const bool own = same_nick(from, c.own_nick);
+  std::string line = stamp(e, c) + paint(magenta, own ? "-> *" + str(e, "to") + "*" : "*" + from + "*", c) + " ";
+  if (is_action(e)) line += "* " + from + " ";
+  return line + str(e, "text");
 }
 
 std::string join_list(const json::value* list) {
@@ -133,6 +160,26 @@ std::string field_of(const json::object* request, std::string_view key) {
 }
 
 }  // namespace
+
+bool is_ignored(const json::object& e, const DisplayContext& c) {
+  if (c.ignored.empty()) return false;
+  const std::string_view type = raw(e, "type");
+  auto ignored = [&](std::string_view key) {
+    const std::string_view nick = raw(e, key);
+    return !nick.empty() && c.ignored.contains(protocol::fold_nick(nick));
+  };
+  if (type == "message" || type == "private") return ignored("from");
+  if (type == "joined" || type == "left") return ignored("nick");
+  if (type == "nick") return ignored("old") || ignored("new");
+  return false;
+}
+
+bool is_mention_event(const json::object& e, const DisplayContext& c) {
+  const std::string_view type = raw(e, "type");
+  if (type != "message" && type != "private") return false;
+  if (same_nick(raw(e, "from"), c.own_nick)) return false;
+  return type == "private" || is_mention(raw(e, "text"), c.own_nick, c.highlights);
+}
 
 std::string sanitize(std::string_view text) {
   std::string out;
@@ -234,13 +281,9 @@ std::string format_event(const json::object& e, const DisplayContext& c, const j
   const json::value* type_value = e.if_contains("type");
   const std::string_view type = type_value && type_value->is_string() ? std::string_view(type_value->get_string())
                                                                       : std::string_view{};
+  if (is_ignored(e, c)) return {};
   if (type == "message") return message_line(e, c);
-  if (type == "private") {
-    const std::string from = str(e, "from");
-    if (same_nick(from, c.own_nick))
-      return stamp(e, c) + paint(magenta, "-> *" + str(e, "to") + "*", c) + " " + str(e, "text");
-    return stamp(e, c) + paint(magenta, "*" + from + "*", c) + " " + str(e, "text");
-  }
+  if (type == "private") return private_line(e, c);
   if (type == "joined")
     return paint(dim, stamp(e, c) + "-- " + str(e, "nick") + " joined " + str(e, "room"), c);
   if (type == "left") {
@@ -273,7 +316,7 @@ std::string format_event(const json::object& e, const DisplayContext& c, const j
     std::size_t count = 0;
     if (const json::value* messages = e.if_contains("messages"); messages && messages->is_array()) {
       for (const auto& m : messages->get_array()) {
-        if (!m.is_object()) continue;
+        if (!m.is_object() || is_ignored(m.get_object(), c)) continue;
         out += "\n" + message_line(m.get_object(), c);
         ++count;
       }

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -40,10 +42,22 @@ struct DisplayContext {
   std::string own_nick;
   bool colour = false;
   std::function<std::string(std::int64_t)> clock = local_time;
+  std::vector<std::string> highlights;  // words that make a line a mention, besides the own nick
+  std::set<std::string> ignored;        // folded nicks whose lines are not shown
 };
 
+// Whether `event` is a line by or about an ignored nick: a message or
+// private message from it, its join, part or nick change.
+bool is_ignored(const boost::json::object& event, const DisplayContext& context);
+
+// Whether `event` is someone else's message naming the user (or one of the
+// highlight words), or someone else's private message.
+bool is_mention_event(const boost::json::object& event, const DisplayContext& context);
+
 // The text to show for one server line (several lines joined by '\n'), or ""
-// when there is nothing to show (ping, pong). `request` is the request the
+// when there is nothing to show (ping, pong, an ignored nick's line). A
+// mention is set off in bold reverse when colours are on; a message with
+// "action": true reads "* nick text". `request` is the request the
 // line answers, when known: errors name what they are about.
 std::string format_event(const boost::json::object& event, const DisplayContext& context,
                          const boost::json::object* request = nullptr);

@@ -8,11 +8,13 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include <langinfo.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "command.hpp"
+#include "config.hpp"
 #include "corochat/protocol/names.hpp"
 #include "session.hpp"
 #include "terminal.hpp"
@@ -37,6 +40,7 @@ namespace {
 constexpr std::string_view usage =
     "usage: chat-client [HOST:PORT] [--host HOST] [--port PORT] [--nick NICK] [--room ROOM]\n"
     "                   [--password-file FILE] [--tls [--ca FILE] [--insecure]] [--json]\n"
+    "                   [--highlight WORD]... [--no-bell] [--config FILE | --no-config]\n"
     "                   [--help] [--version]\n"
     "\n"
     "Connects to a chatd server (default 127.0.0.1:7000) and chats.\n"
@@ -51,6 +55,10 @@ constexpr std::string_view usage =
     "  --ca FILE             trust the PEM certificates in FILE instead (implies --tls)\n"
     "  --insecure            TLS without checking the certificate (implies --tls; unsafe)\n"
     "  --json                print the server's protocol lines as received, one per line\n"
+    "  --highlight WORD      lines with WORD count as mentions, as your nick does (repeatable)\n"
+    "  --no-bell             no terminal bell on a mention\n"
+    "  --config FILE         read settings from FILE (default ~/.config/corochat/client.toml)\n"
+    "  --no-config           read no settings file\n"
     "  --help, --version     this text; the version\n"
     "\n"
     "On a terminal, type text to talk and /help for the commands. With stdin\n"
@@ -106,6 +114,62 @@ int fail(std::string_view message) {
   return 2;
 }
 
+// $XDG_..._HOME/corochat/NAME, else ~/FALLBACK/corochat/NAME; "" without a home.
+std::string user_file(const char* xdg_variable, const char* fallback, const char* name) {
+  if (const char* base = std::getenv(xdg_variable); base && *base == '/')
+    return std::string(base) + "/corochat/" + name;
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) return {};
+  return std::string(home) + "/" + fallback + "/corochat/" + name;
+}
+
+// Creates the directories above `path`, private to the user: the input
+// history holds private messages.
+void make_parents(const std::string& path) {
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    ::mkdir(path.substr(0, slash).c_str(), 0700);
+}
+
+// The settings file's values, under the command line's. An error: the message.
+std::optional<std::string> apply_config(const std::string& path, bool required, Options& options,
+                                        std::string& password_file, bool& port_given) {
+  std::ifstream in(path);
+  if (!in) return required ? std::optional<std::string>("cannot read " + path) : std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  const ConfigResult read = parse_config(text.str());
+  if (!read.error.empty()) return path + ": " + read.error;
+  const ConfigFile& c = read.config;
+  auto bad = [&](std::string_view what) { return std::optional<std::string>(path + ": " + std::string(what)); };
+  if (c.server && !split_endpoint(*c.server, options)) return bad("bad server address " + *c.server);
+  if (c.server && options.port != Options().port) port_given = true;
+  if (c.host) options.host = *c.host;
+  if (c.port) {
+    if (!valid_port(*c.port)) return bad("port needs a number 0-65535");
+    options.port = *c.port;
+    port_given = true;
+  }
+  if (c.nick) {
+    if (!corochat::protocol::is_valid_nick(*c.nick)) return bad("nick needs 1-32 of A-Z a-z 0-9 _ - . not starting with - or .");
+    options.nick = *c.nick;
+  }
+  if (c.room) {
+    if (!corochat::protocol::is_valid_room(*c.room)) return bad("room needs 1-64 of A-Z a-z 0-9 _ - . not starting with - or .");
+    options.room = *c.room;
+  }
+  if (c.password_file) password_file = *c.password_file;
+  if (c.tls) options.tls.enabled = *c.tls;
+  if (c.ca) {
+    options.tls.ca_file = *c.ca;
+    options.tls.enabled = true;
+  }
+  for (const auto& word : c.highlight)
+    if (!word.empty()) options.highlights.push_back(word);
+  if (c.bell) options.bell = *c.bell;
+  if (c.input_history) options.input_history = *c.input_history;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +177,21 @@ int main(int argc, char** argv) {
   Options options;
   std::string password_file;
   bool port_given = false;
+  // The settings file first, so that the command line can override it.
+  std::string config_path = user_file("XDG_CONFIG_HOME", ".config", "client.toml");
+  bool config_required = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--no-config") config_path.clear();
+    if (arg == "--config") {
+      if (i + 1 >= argc || !*argv[i + 1]) return fail("--config needs a file");
+      config_path = argv[++i];
+      config_required = true;
+    }
+  }
+  if (!config_path.empty())
+    if (auto error = apply_config(config_path, config_required, options, password_file, port_given))
+      return fail(*error);
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string& out) {
@@ -128,8 +207,19 @@ int main(int argc, char** argv) {
       std::cout << "chat-client " COROCHAT_VERSION "\n";
       return 0;
     }
+    if (arg == "--no-config") continue;
+    if (arg == "--config") {
+      ++i;  // read above
+      continue;
+    }
     if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--no-bell") {
+      options.bell = false;
+    } else if (arg == "--highlight") {
+      std::string word;
+      if (!value(word) || word.empty()) return fail("--highlight needs a word");
+      options.highlights.push_back(std::move(word));
     } else if (arg == "--host") {
       if (!value(options.host) || options.host.empty()) return fail("--host needs an address");
     } else if (arg == "--port") {
@@ -178,7 +268,12 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   PlainOutput plain;
   std::optional<Terminal> terminal;
-  if (options.interactive) terminal.emplace();
+  std::string history_path;
+  if (options.input_history && options.interactive) {
+    history_path = user_file("XDG_STATE_HOME", ".local/state", "history");
+    if (!history_path.empty()) make_parents(history_path);
+  }
+  if (options.interactive) terminal.emplace(history_path);
   Output& output = terminal ? static_cast<Output&>(*terminal) : plain;
   Session session(io, options, output);
 

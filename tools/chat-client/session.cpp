@@ -52,6 +52,8 @@ DisplayContext Session::display_context() const {
   DisplayContext c;
   c.own_nick = nick_;
   c.colour = options_.colour;
+  c.highlights = options_.highlights;
+  c.ignored = ignored_;
   return c;
 }
 
@@ -59,17 +61,34 @@ bool Session::is_me(std::string_view nick) const { return protocol::fold_nick(ni
 
 void Session::show(const json::object& event, const json::object* request) {
   if (options_.json) return;  // --json prints the raw lines instead
-  std::string text = format_event(event, display_context(), request);
-  if (text.empty()) return;
-  if (string_field(event, "type") == "error") output_.print_problem(text);
-  else output_.print(text);
+  const DisplayContext context = display_context();
+  std::string text = format_event(event, context, request);
+  if (text.empty()) return;  // nothing to show, or an ignored nick's line
+  if (string_field(event, "type") == "error") return output_.print_problem(text);
+  output_.print(text);
+  note_activity(event, context);
 }
+
+// Shown lines count where the user is not looking, and a mention rings.
+void Session::note_activity(const json::object& event, const DisplayContext& context) {
+  const std::string_view type = string_field(event, "type");
+  if (type != "message" && type != "private") return;
+  const bool mention = is_mention_event(event, context);
+  if (mention && options_.bell) output_.bell();
+  if (is_me(string_field(event, "from"))) return;
+  if (type == "private") activity_.count_private(string_field(event, "from"));
+  else activity_.count_room(std::string(string_field(event, "room")), mention, current_room_);
+  update_prompt();
+}
+
+void Session::update_prompt() { output_.set_status(current_room_, activity_.indicator(rooms_)); }
 
 void Session::local_problem(std::string_view text) { output_.print_problem(problem(text, display_context())); }
 
 void Session::set_current(std::string room) {
   current_room_ = std::move(room);
-  output_.set_room(current_room_);
+  activity_.clear_room(current_room_);  // looked at now
+  update_prompt();
 }
 
 void Session::wake_sender() { wake_.cancel(); }
@@ -110,12 +129,12 @@ void Session::input_line(std::string line) {
   InputContext context{current_room_, rooms_};
   Command command = parse_line(line, context);
   if (!command.ok()) return local_problem(command.error);
-  if (command.action == LocalAction::help) return output_.print(std::string(help_text()));
-  if (command.action == LocalAction::switch_room) {
-    set_current(command.argument);
-    return output_.print(notice("now talking in " + command.argument, display_context()));
-  }
+  do_local(command);
   if (!command.request) return;
+  if (string_field(*command.request, "type") == "msg") {
+    activity_.clear_private(string_field(*command.request, "to"));  // answering is reading
+    update_prompt();
+  }
   Pending item;
   item.make_current = string_field(*command.request, "type") == "join";
   quitting_ = string_field(*command.request, "type") == "quit";
@@ -131,13 +150,81 @@ bool Session::convert_raw(Pending& item) {
     local_problem(command.error + ": " + sanitize(item.raw));
     return false;
   }
-  if (command.action == LocalAction::help) output_.print(std::string(help_text()));
-  if (command.action == LocalAction::switch_room) set_current(command.argument);
+  do_local(command);
   if (!command.request) return false;
   item.make_current = string_field(*command.request, "type") == "join";
   item.request = std::move(command.request);
   item.raw.clear();
   return true;
+}
+
+void Session::do_local(const Command& command) {
+  const DisplayContext context = display_context();
+  auto say = [&](const std::string& text) {
+    if (options_.interactive) output_.print(notice(text, context));
+  };
+  switch (command.action) {
+    case LocalAction::none:
+      return;
+    case LocalAction::help:
+      return output_.print(std::string(help_text()));
+    case LocalAction::switch_room:
+      set_current(command.argument);
+      return say("now talking in " + command.argument);
+    case LocalAction::next_active: {
+      const auto next = activity_.next(rooms_, current_room_);
+      if (!next) return say("no unread lines");
+      if (!next->name.starts_with("*")) {
+        set_current(next->name);
+        return say("now talking in " + next->name);
+      }
+      // A private conversation has no place to switch to: its lines are above.
+      const std::string nick = next->name.substr(1, next->name.size() - 2);
+      activity_.clear_private(nick);
+      update_prompt();
+      return say(std::to_string(next->lines) + " private message" + (next->lines == 1 ? "" : "s") + " from " +
+                 nick + " above; /msg " + nick + " TEXT answers");
+    }
+    case LocalAction::ignore:
+      if (is_me(command.argument)) return local_problem("you cannot ignore yourself");
+      ignored_.insert(protocol::fold_nick(command.argument));
+      activity_.clear_private(command.argument);
+      update_prompt();
+      return say("ignoring " + command.argument + " (/unignore " + command.argument + " to undo)");
+    case LocalAction::unignore:
+      if (ignored_.erase(protocol::fold_nick(command.argument)) == 0)
+        return local_problem(command.argument + " is not ignored");
+      return say("no longer ignoring " + command.argument);
+    case LocalAction::list_ignored: {
+      if (ignored_.empty()) return say("ignoring nobody");
+      std::string list;
+      for (const auto& nick : ignored_) list += (list.empty() ? "" : ", ") + nick;
+      return say("ignoring " + list);
+    }
+  }
+}
+
+bool Session::offer_paste(std::size_t lines) {
+  if (current_room_.empty()) {
+    local_problem("no current room: a paste of " + std::to_string(lines) + " lines is not sent");
+    return false;
+  }
+  output_.print(notice("send " + std::to_string(lines) + " lines to " + sanitize(current_room_) + "? [y/N]",
+                       display_context()));
+  return true;
+}
+
+void Session::send_paste(const std::vector<std::string>& lines) {
+  if (quitting_ || finished_ || current_room_.empty()) return;
+  for (const auto& line : lines) {
+    Pending item;
+    item.request = request::say(current_room_, line);
+    enqueue(std::move(item));
+  }
+}
+
+void Session::drop_paste(std::size_t lines) {
+  output_.print(notice("not sent: " + std::to_string(lines) + " pasted lines", display_context()));
 }
 
 void Session::input_end() {
@@ -478,6 +565,8 @@ void Session::update_state(const json::object& e, const Pending* answered) {
     }
     std::erase(rooms_, room);
     members_.erase(room);
+    activity_.clear_room(room);
+    update_prompt();
     if (current_room_ == room) {
       set_current(rooms_.empty() ? std::string() : rooms_.front());
       if (!current_room_.empty() && !options_.json && options_.interactive)

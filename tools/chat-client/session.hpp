@@ -19,8 +19,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "activity.hpp"
 #include "corochat/client.hpp"
 #include "display.hpp"
+#include "command.hpp"
 #include "pacer.hpp"
 
 namespace corochat::chat_client {
@@ -35,6 +37,9 @@ struct Options {
   bool json = false;         // print raw protocol lines
   bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
   bool colour = false;
+  std::vector<std::string> highlights;  // --highlight: words that count as mentions
+  bool bell = true;                     // ring the terminal bell on a mention
+  bool input_history = true;            // keep typed lines across runs
 };
 
 // Where the session's text goes.
@@ -43,7 +48,10 @@ class Output {
   virtual ~Output() = default;
   virtual void print(std::string_view text) = 0;  // one or more lines, no final '\n'
   virtual void print_problem(std::string_view text) { print(text); }
-  virtual void set_room(std::string_view /*room*/) {}
+  // The current room and the activity elsewhere ("dev:3 ops:1!"), for the prompt.
+  virtual void set_status(std::string_view /*room*/, std::string_view /*activity*/) {}
+  // A mention arrived: the terminal bell.
+  virtual void bell() {}
 };
 
 class Session {
@@ -57,6 +65,13 @@ class Session {
   // Input, from the terminal or a pipe.
   void input_line(std::string line);
   void input_end();
+  // A paste on the terminal. Asked about first (false: there is no room to
+  // send it to, and the user was told); once confirmed, every line goes as
+  // text to the current room, a line starting with "/" included, paced like
+  // any other request.
+  bool offer_paste(std::size_t lines);
+  void send_paste(const std::vector<std::string>& lines);
+  void drop_paste(std::size_t lines);
   // SIGINT/SIGTERM: quit now (a second one does not wait for the server).
   void interrupt();
 
@@ -98,6 +113,9 @@ class Session {
   void local_problem(std::string_view text);
   void set_current(std::string room);
   bool convert_raw(Pending& item);  // false: nothing to send for it
+  void do_local(const Command& command);
+  void note_activity(const boost::json::object& event, const DisplayContext& context);
+  void update_prompt();
   void finish(int status);
   DisplayContext display_context() const;
   bool is_me(std::string_view nick) const;
@@ -131,6 +149,8 @@ class Session {
   std::chrono::seconds idle_{120};
   std::vector<std::string> rooms_;  // in join order
   std::string current_room_;
+  Activity activity_;
+  std::set<std::string> ignored_;  // folded nicks
   std::map<std::string, std::set<std::string>> members_;
   std::map<std::string, std::uint64_t> last_seq_;
   std::map<std::string, std::int64_t> joined_ts_;

@@ -51,10 +51,12 @@ boost::json::object welcome(const WelcomeInfo& info);
 boost::json::object joined(std::string_view room, std::string_view nick, Timestamp ts);
 boost::json::object left(std::string_view room, std::string_view nick, LeaveReason reason, Timestamp ts);
 boost::json::object nick(std::string_view old_nick, std::string_view new_nick, Timestamp ts);
+// `action` true adds "action": true; false leaves the field out, so the
+// events of a plain say or msg are exactly the contract's.
 boost::json::object message(std::string_view room, std::string_view from, std::string_view text,
-                            Timestamp ts, std::uint64_t seq);
+                            Timestamp ts, std::uint64_t seq, bool action = false);
 boost::json::object private_message(std::string_view from, std::string_view to, std::string_view text,
-                                    Timestamp ts);
+                                    Timestamp ts, bool action = false);
 boost::json::object who(const std::string* room, const std::vector<std::string>& members);
 boost::json::object rooms(const std::vector<std::pair<std::string, std::size_t>>& rooms);
 boost::json::object pong();

@@ -32,8 +32,9 @@ struct Hello {
 struct ChangeNick { std::string nick; };
 struct Join { std::string room; };
 struct Part { std::string room; };
-struct Say { std::string room; std::string text; };
-struct PrivateMessage { std::string to; std::string text; };
+// `action` ("/me waves"): an addition of chatd's, copied into the event.
+struct Say { std::string room; std::string text; bool action = false; };
+struct PrivateMessage { std::string to; std::string text; bool action = false; };
 struct Who { std::optional<std::string> room; };
 struct ListRooms {};
 struct History {
