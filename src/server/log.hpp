@@ -1,6 +1,8 @@
 // One line per event to stderr, written whole.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <sstream>
 #include <string_view>
 
@@ -25,5 +27,32 @@ template <class... Parts> void error(const Parts&... p) { write(Level::error, p.
 template <class... Parts> void warn(const Parts&... p) { write(Level::warn, p...); }
 template <class... Parts> void info(const Parts&... p) { write(Level::info, p...); }
 template <class... Parts> void debug(const Parts&... p) { write(Level::debug, p...); }
+
+// For what peers can cause over and over (failed TLS handshakes, running out
+// of descriptors): at most one line per interval, so that a flood of them can
+// neither fill the disk nor, with a stalled log reader, block chatd on stderr.
+class Throttle {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit Throttle(Clock::duration interval) : interval_(interval) {}
+
+  // One more occurrence. True when it is to be written; `folded` then holds
+  // how many were left out since the last line written.
+  bool due(Clock::time_point now, std::size_t& folded) {
+    if (written_ != Clock::time_point{} && now - written_ < interval_) {
+      ++folded_;
+      return false;
+    }
+    folded = folded_;
+    folded_ = 0;
+    written_ = now;
+    return true;
+  }
+
+ private:
+  Clock::duration interval_;
+  Clock::time_point written_{};
+  std::size_t folded_ = 0;
+};
 
 }  // namespace corochat::server::log

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -12,9 +14,17 @@
 namespace corochat::server {
 namespace {
 
+// The largest number any setting takes: far beyond any real limit, small
+// enough that welcome's signed 64-bit limits and the sizes derived from a
+// setting (six bytes per escaped character) cannot overflow.
+constexpr std::size_t max_setting = std::numeric_limits<std::int64_t>::max() / 8;
+
 bool parse_size(std::string_view text, std::size_t& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value > max_setting) return false;
+  out = value;
+  return true;
 }
 
 // "120", "120s", "500ms", "2m"; at most a week, so deadlines cannot overflow.
@@ -150,7 +160,7 @@ const std::vector<Option>& options() {
          return true;
        }},
       {"--max-clients", "N", "open connections; the next is refused; lowered to fit the descriptor limit (default 10000)",
-       size_into(&ServerOptions::state, &StateConfig::max_clients)},
+       [](CommandLine& cl, std::string_view v) { return parse_size(v, cl.options.state.max_clients) && cl.options.state.max_clients > 0; }},
       {"--motd", "TEXT", "message of the day sent in welcome",
        [](CommandLine& cl, std::string_view v) { cl.options.state.motd = v; return true; }},
       {"--threads", "N", "I/O threads; chatd runs on one (see docs/architecture.md)",
@@ -237,8 +247,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                std::to_string(longest) + " bytes: a message of --max-text bytes, or the welcome with --motd, escaped)";
     return cl;
   }
-  // A history reply may take half the asker's queue, never all of it.
-  cl.options.state.max_reply_bytes = std::max<std::size_t>(s.queue_bytes / 2, 1);
+  // Requests run while the asker's queue is at most half full, and a history
+  // reply takes at most a quarter: a quarter is always left for room traffic.
+  cl.options.state.max_reply_bytes = std::max<std::size_t>(s.queue_bytes / 4, 1);
   auto& limits = cl.options.state.limits;
   limits.max_line = static_cast<std::int64_t>(s.max_line);
   limits.max_text = static_cast<std::int64_t>(cl.options.state.max_text);

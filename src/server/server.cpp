@@ -31,7 +31,7 @@ constexpr std::size_t inbox_capacity = 4096;
 // at once (the rest are just closed).
 constexpr auto refusal_grace = std::chrono::seconds(2);
 constexpr auto refusal_poll_limit = std::chrono::milliseconds(50);
-constexpr auto shortage_report_interval = std::chrono::seconds(10);
+constexpr auto repeated_warning_interval = std::chrono::seconds(10);
 
 AdmissionConfig admission_config(const ServerOptions& options) {
   AdmissionConfig config = options.admission;
@@ -99,7 +99,9 @@ Server::Server(asio::io_context& io, ServerOptions options)
       reload_signals_(io),
       inbox_(io, inbox_capacity),
       broadcaster_(inbox_, broadcaster_config(options_)),
-      admission_(std::make_shared<Admission>(admission_config(options_))) {
+      admission_(std::make_shared<Admission>(admission_config(options_))),
+      shortage_log_(repeated_warning_interval),
+      handshake_log_(repeated_warning_interval) {
   if (options_.plain) listen(options_.port, acceptors_);
   if (options_.tls.enabled()) {
     tls_context_ = load_tls_context(options_.tls);
@@ -222,13 +224,18 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
 // Running out of descriptors repeats for every connection while it lasts:
 // one line every few seconds, with a count, rather than one each.
 void Server::report_shortage(const std::string& what) {
-  ++shortage_unreported_;
-  const auto now = std::chrono::steady_clock::now();
-  if (shortage_reported_ != std::chrono::steady_clock::time_point{} && now - shortage_reported_ < shortage_report_interval)
-    return;
-  log::error(what, " (", shortage_unreported_, " such since the last report; raise the descriptor limit or lower --max-clients)");
-  shortage_reported_ = now;
-  shortage_unreported_ = 0;
+  std::size_t folded = 0;
+  if (!shortage_log_.due(std::chrono::steady_clock::now(), folded)) return;
+  log::error(what, " (", folded, " more since the last report; raise the descriptor limit or lower --max-clients)");
+}
+
+// Scanners and garbage on the TLS port fail handshakes as fast as they
+// connect: each at info, and at most one warning every few seconds.
+void Server::report_handshake_failure(const std::string& peer, const std::string& how) {
+  log::info("TLS handshake with ", peer, " ", how);
+  std::size_t folded = 0;
+  if (log::enabled(log::Level::info) || !handshake_log_.due(std::chrono::steady_clock::now(), folded)) return;
+  log::warn("TLS handshake with ", peer, " ", how, " (", folded, " more failed since the last report)");
 }
 
 asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket ticket) {
@@ -242,11 +249,11 @@ asio::awaitable<void> Server::tls_handshake(tcp::socket socket, AdmissionTicket 
   handshake_sockets_.erase(lowest);
   if (stopping_) co_return;  // shutdown closed it, or would only say bye
   if (result.index() == 1) {
-    log::warn("TLS handshake with ", peer, " timed out");
+    report_handshake_failure(peer, "timed out");
     co_return;
   }
   if (auto [ec] = std::get<0>(result); ec) {
-    log::warn("TLS handshake with ", peer, " failed: ", ec.message());
+    report_handshake_failure(peer, "failed: " + ec.message());
     co_return;
   }
   co_await open_session(std::move(stream), std::move(ticket));

@@ -43,6 +43,7 @@ class Server {
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, Refusal why, bool tls);
   void refuse_at_once(boost::asio::ip::tcp::socket& socket, bool tls);
   void report_shortage(const std::string& what);
+  void report_handshake_failure(const std::string& peer, const std::string& how);
   boost::asio::awaitable<void> wait_for_reload();
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
@@ -64,9 +65,10 @@ class Server {
   std::shared_ptr<Admission> admission_;  // shared with the sessions' tickets
   std::size_t refusing_ = 0;               // refused connections still being told why
   descriptors::Spare spare_;               // given up to answer a peer when descriptors run out
-  // Out of descriptors: said at most once every few seconds, with a count.
-  std::chrono::steady_clock::time_point shortage_reported_{};
-  std::size_t shortage_unreported_ = 0;
+  // Said at most once every few seconds, with a count: peers can cause them
+  // as fast as they can connect.
+  log::Throttle shortage_log_;
+  log::Throttle handshake_log_;
   ClientId next_client_ = 1;
   bool finished_ = false;  // the broadcaster is done: every connection is closed
 };

@@ -183,7 +183,7 @@ TEST_CASE("the registration deadline closes a peer however fast it sends empty l
 }
 
 TEST_CASE("pipelined history requests whose replies pass the queue are all answered", "[hostile]") {
-  // Three replies of about 400 KB against a 1 MiB queue: the third would
+  // Five replies of about 210 KB against a 1 MiB queue: the fifth would
   // overflow it if the requests all ran before the client could read.
   ChatdProcess chatd({"--flood-rate", "0"});
   AsyncTest t;
@@ -192,24 +192,26 @@ TEST_CASE("pipelined history requests whose replies pass the queue are all answe
     auto reader = co_await connect_client(t.io, chatd, "reader");
     co_await expect(*writer, "joined");
     co_await expect(*writer, "joined");
-    for (int i = 0; i < 100; i += 10) co_await say_and_read_echoes(*writer, "lobby", 10, 4000);
+    for (int i = 0; i < 100; i += 10) co_await say_and_read_echoes(*writer, "lobby", 10, 2000);
     for (int i = 0; i < 100; ++i) co_await next_of_type(reader, "message");
 
+    constexpr int histories = 5;
     std::string requests;
-    for (int i = 0; i < 3; ++i) requests += "{\"type\":\"history\",\"room\":\"lobby\",\"limit\":100,\"id\":" + std::to_string(i) + "}\n";
-    for (int i = 0; i < 12; ++i) requests += "{\"type\":\"rooms\",\"id\":" + std::to_string(3 + i) + "}\n";
-    requests += "{\"type\":\"ping\",\"id\":15}\n";
+    for (int i = 0; i < histories; ++i)
+      requests += "{\"type\":\"history\",\"room\":\"lobby\",\"limit\":100,\"id\":" + std::to_string(i) + "}\n";
+    for (int i = 0; i < 12; ++i) requests += "{\"type\":\"rooms\",\"id\":" + std::to_string(histories + i) + "}\n";
+    requests += "{\"type\":\"ping\",\"id\":" + std::to_string(histories + 12) + "}\n";
     co_await send_raw(*reader, requests);
-    for (int i = 0; i < 16; ++i) {
+    for (int i = 0; i < histories + 13; ++i) {
       Event e = co_await reader->next(patience);
       INFO("reply " << i << ": " << (e.ec ? e.ec.message() : e.line.substr(0, 200)));
       REQUIRE_FALSE(e.ec);
       CHECK(e.value.at("id") == i);
-      if (i < 3) {
+      if (i < histories) {
         CHECK(e.type() == "history");
         CHECK(e.value.at("messages").as_array().size() == 100);
       } else {
-        CHECK(e.type() == (i < 15 ? "rooms" : "pong"));
+        CHECK(e.type() == (i < histories + 12 ? "rooms" : "pong"));
       }
     }
   });

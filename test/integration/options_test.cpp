@@ -36,9 +36,17 @@ TEST_CASE("chatd refuses limits that would make every client slow or every line 
       {{"--max-line", "10"}, "--max-line must be from 64"},
       {{"--max-line", "99999999"}, "--max-line must be from 64"},
       {{"--max-text", "0"}, "--max-text must be at least 1"},
-      {{"--history", "18446744073709551615"}, "--history must be at most 1000000"},
+      {{"--history", "1000001"}, "--history must be at most 1000000"},
+      {{"--history", "18446744073709551615"}, "bad value for --history"},
       {{"--history", "18446744073709551616"}, "bad value for --history"},
       {{"--reply-rate", "-1"}, "bad value for --reply-rate"},
+      // Past what a signed 64-bit limit in welcome holds, or what the queue
+      // check can multiply without overflow.
+      {{"--max-text", "18446744073709551615"}, "bad value for --max-text"},
+      {{"--max-text", "3074457345618258603"}, "bad value for --max-text"},
+      {{"--flood-rate", "9223372036854775808"}, "bad value for --flood-rate"},
+      {{"--max-rooms-per-client", "18446744073709551615"}, "bad value for --max-rooms-per-client"},
+      {{"--max-clients", "0"}, "bad value for --max-clients"},
       {{"--reply-burst", "0"}, "bad value for --reply-burst"},
   };
   for (const auto& c : cases) {

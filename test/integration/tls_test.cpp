@@ -320,6 +320,33 @@ TEST_CASE("garbage and plain-text JSON on the TLS port are closed, and others ar
   CHECK(log_shows(chatd, "TLS handshake with 127.0.0.1:"));
 }
 
+TEST_CASE("a flood of failed TLS handshakes is logged once every few seconds, not once each", "[tls]") {
+  // With a log reader that stalls, one line per failure from anyone could
+  // block chatd on stderr.
+  TempDir dir;
+  make_cert(dir.path);
+  ChatdProcess chatd(tls_args(dir.path));
+  const std::string port = tls_port(chatd);
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 40; ++i) {
+      Client plain(t.io.get_executor());
+      auto ec = co_await plain.connect("127.0.0.1", port);
+      REQUIRE_FALSE(ec);
+      co_await send(plain, request::of_type("ping"));
+      co_await expect_closed(plain);
+    }
+  });
+  t.run();
+  const std::string log = chatd.log();
+  std::size_t lines = 0;
+  for (std::size_t at = log.find("TLS handshake with"); at != std::string::npos; at = log.find("TLS handshake with", at + 1))
+    ++lines;
+  INFO(log);
+  CHECK(lines >= 1);
+  CHECK(lines <= 2);  // the first, and one more if the run spans the interval
+}
+
 TEST_CASE("a stalled TLS handshake counts toward max_clients and is closed at the handshake timeout", "[tls]") {
   TempDir dir;
   make_cert(dir.path);

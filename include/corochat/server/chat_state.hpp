@@ -41,7 +41,7 @@ struct StateConfig {
   std::size_t max_clients = 10000;
   // A history reply is cut (oldest messages first) to stay under this, so that
   // asking for history never overflows the asker's own outgoing queue.
-  std::size_t max_reply_bytes = 512 * 1024;
+  std::size_t max_reply_bytes = 256 * 1024;
   // Bytes of `history`, `who` and `rooms` replies a connection may draw: on
   // average reply_rate a second, reply_burst at once (a client catching up on
   // all its rooms after a reconnect). Past it those requests get
