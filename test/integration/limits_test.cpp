@@ -303,32 +303,52 @@ TEST_CASE("past the descriptor limit every extra client is refused with server_f
   CHECK(log.find("accept failed") == std::string::npos);
 }
 
-TEST_CASE("a quitting peer that never closes is closed after --close-grace") {
-  ChatdProcess chatd({"--close-grace", "300ms"});
-  AsyncTest t;
-  std::unique_ptr<Client> quitter;
+namespace {
+// A registered client that quits and then neither reads nor closes. With
+// `backlog`, a room-mate first sends that many messages of 4000 bytes, which
+// wait unread behind the quitter's small receive buffer, so that its kernel
+// cannot take the bye. The client lives in `quitter`, on `t`'s io_context.
+void quit_and_keep_open(AsyncTest& t, const ChatdProcess& chatd, std::unique_ptr<Client>& quitter, int backlog = 0) {
   t.spawn([&]() -> asio::awaitable<void> {
-    quitter = co_await connect_client(t.io, chatd, "quitter");
-    co_await send(*quitter, request::of_type("quit"));
+    quitter = std::make_unique<Client>(t.io.get_executor());
+    if (backlog > 0) quitter->set_receive_buffer(4096);
+    auto ec = co_await quitter->connect(chatd.host(), chatd.port());
+    REQUIRE_FALSE(ec);
+    Event welcome = co_await quitter->hello("quitter", patience);
+    REQUIRE(welcome.type() == "welcome");
     co_await expect(*quitter, "joined");
-    co_await expect(*quitter, "bye", "reason", "quit");
+    if (backlog > 0) {
+      auto talker = co_await connect_client(t.io, chatd, "talker");
+      for (int i = 0; i < backlog; ++i) {
+        co_await send(*talker, request::say("lobby", std::string(4000, 'b')));
+        Event echo = co_await talker->next_of("message", patience);
+        REQUIRE_FALSE(echo.ec);
+      }
+    }
+    co_await send(*quitter, request::of_type("quit"));
+    if (backlog == 0) co_await expect(*quitter, "bye", "reason", "quit");
   });
   t.run();
-  // The client keeps its end open; chatd closes its own after the grace.
-  CHECK(counter_reaches(chatd, "connections", 0));
+}
+}  // namespace
+
+TEST_CASE("a quitting peer that never reads nor closes is closed after --close-grace") {
+  ChatdProcess chatd({"--close-grace", "300ms", "--flood-rate", "0"});
+  AsyncTest t;
+  std::unique_ptr<Client> quitter;
+  quit_and_keep_open(t, chatd, quitter, 100);  // 400 KB: more than the kernel buffers take
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(counter_reaches(chatd, "connections", 0));
+  // What it was sent never all reached it: only the grace ends the close
+  // (counted from the quit, a little before `start`).
+  CHECK(std::chrono::steady_clock::now() - start >= 200ms);
 }
 
 TEST_CASE("a quitting peer that keeps its socket open is let go once it has acknowledged everything") {
   ChatdProcess chatd;  // the default close grace: 5 s
   AsyncTest t;
   std::unique_ptr<Client> quitter;
-  t.spawn([&]() -> asio::awaitable<void> {
-    quitter = co_await connect_client(t.io, chatd, "quitter");
-    co_await send(*quitter, request::of_type("quit"));
-    co_await expect(*quitter, "joined");
-    co_await expect(*quitter, "bye", "reason", "quit");
-  });
-  t.run();
+  quit_and_keep_open(t, chatd, quitter);
   const auto start = std::chrono::steady_clock::now();
   REQUIRE(counter_reaches(chatd, "connections", 0));
   // Its kernel acknowledged the bye and the FIN within a millisecond or so:
