@@ -10,7 +10,7 @@
 #include "corochat/protocol/events.hpp"
 #include "corochat/protocol/framer.hpp"
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 
 namespace {
 

@@ -1,3 +1,4 @@
+#include "corochat/use_tuple.hpp"
 #include "corochat/client.hpp"
 
 #include <array>
@@ -24,7 +25,6 @@ namespace ssl = asio::ssl;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 class TlsVerifyCategory final : public boost::system::error_category {
  public:

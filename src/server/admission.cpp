@@ -1,4 +1,4 @@
-#include "corochat/server/admission.hpp"
+#include "server/admission.hpp"
 
 #include <algorithm>
 #include <cstring>

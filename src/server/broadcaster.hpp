@@ -9,7 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 #include "server/inbox.hpp"
 
 namespace corochat::server {

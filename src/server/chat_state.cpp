@@ -1,4 +1,4 @@
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -12,7 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 
 namespace corochat::server {
 

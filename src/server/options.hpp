@@ -4,8 +4,8 @@
 #include <chrono>
 #include <string>
 
-#include "corochat/server/admission.hpp"
-#include "corochat/server/chat_state.hpp"
+#include "server/admission.hpp"
+#include "server/chat_state.hpp"
 #include "server/log.hpp"
 
 namespace corochat::server {

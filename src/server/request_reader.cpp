@@ -1,4 +1,4 @@
-#include "corochat/server/request_reader.hpp"
+#include "server/request_reader.hpp"
 
 #include <variant>
 

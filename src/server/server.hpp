@@ -14,7 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 
-#include "corochat/server/admission.hpp"
+#include "server/admission.hpp"
 #include "server/broadcaster.hpp"
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"

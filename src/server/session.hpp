@@ -27,8 +27,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "corochat/server/admission.hpp"
-#include "corochat/server/request_reader.hpp"
+#include "corochat/use_tuple.hpp"
+#include "server/admission.hpp"
+#include "server/request_reader.hpp"
 #include "server/inbox.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"
@@ -37,7 +38,6 @@
 namespace corochat::server {
 
 namespace asio = boost::asio;
-inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Logs what escapes a coroutine instead of dropping it silently (asio#1111).
 inline auto log_failure(const char* what) {

@@ -43,7 +43,7 @@
 
 #include "corochat/protocol/names.hpp"
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <string>
 
-#include "corochat/server/admission.hpp"
+#include "server/admission.hpp"
 
 using namespace corochat::server;
 using namespace std::chrono_literals;

@@ -12,7 +12,7 @@
 #include <boost/json.hpp>
 
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/chat_state.hpp"
+#include "server/chat_state.hpp"
 
 namespace json = boost::json;
 using namespace corochat::protocol;

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "corochat/server/rate_limiter.hpp"
+#include "server/rate_limiter.hpp"
 
 using corochat::server::RateLimiter;
 using namespace std::chrono_literals;

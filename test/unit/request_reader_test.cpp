@@ -4,7 +4,7 @@
 #include <string>
 #include <variant>
 
-#include "corochat/server/request_reader.hpp"
+#include "server/request_reader.hpp"
 
 using corochat::server::RequestReader;
 using namespace corochat::protocol;

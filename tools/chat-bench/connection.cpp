@@ -1,3 +1,4 @@
+#include "corochat/use_tuple.hpp"
 #include "connection.hpp"
 
 #include <cstring>
@@ -23,7 +24,6 @@ namespace corochat::bench {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // What a connection being set up has heard so far.
 struct SetupEvents final : Events {

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "corochat/use_tuple.hpp"
 #include "connection.hpp"
 #include "proc_stats.hpp"
 #include "runs.hpp"
@@ -20,7 +21,6 @@ namespace corochat::bench {
 namespace asio = boost::asio;
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds setup_timeout{30000};
 

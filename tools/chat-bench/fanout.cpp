@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "corochat/use_tuple.hpp"
 #include "connection.hpp"
 #include "histogram.hpp"
 #include "payload.hpp"
@@ -26,7 +27,6 @@ namespace corochat::bench {
 namespace asio = boost::asio;
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds setup_timeout{10000};
 // Messages per write at most: big enough to amortise the system call, small

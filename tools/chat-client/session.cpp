@@ -1,3 +1,4 @@
+#include "corochat/use_tuple.hpp"
 #include "session.hpp"
 
 #include <algorithm>
@@ -17,7 +18,6 @@ using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr Millis first_backoff{500};
 constexpr Millis max_backoff{30000};
 

@@ -1,3 +1,4 @@
+#include "corochat/use_tuple.hpp"
 #include "terminal.hpp"
 
 #include <cerrno>
@@ -23,7 +24,6 @@
 namespace corochat::chat_client {
 namespace asio = boost::asio;
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 Terminal* active_terminal = nullptr;
 std::vector<std::string> completion_matches;
 constexpr std::size_t max_backlog = 256;

@@ -1,3 +1,4 @@
+#include "corochat/use_tuple.hpp"
 #include "recorder.hpp"
 
 #include <array>
@@ -24,7 +25,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_recorded_line = 1 << 20;
 
 class Recorder {

@@ -9,7 +9,7 @@
 
 #include "corochat/protocol/framer.hpp"
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/rate_limiter.hpp"
+#include "server/rate_limiter.hpp"
 
 namespace corochat::server {
 

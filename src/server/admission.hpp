@@ -17,7 +17,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "corochat/server/rate_limiter.hpp"
+#include "server/rate_limiter.hpp"
 
 namespace corochat::server {
 

@@ -16,7 +16,7 @@
 
 #include "corochat/protocol/events.hpp"
 #include "corochat/protocol/request.hpp"
-#include "corochat/server/rate_limiter.hpp"
+#include "server/rate_limiter.hpp"
 
 namespace corochat::server {
 
