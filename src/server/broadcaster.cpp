@@ -132,7 +132,7 @@ void Broadcaster::on(Inbound& in) {
     case Inbound::Kind::idle:
       apply(state_.idle(id));
       return;
-    case Inbound::Kind::silent:
+    case Inbound::Kind::timed_out:
       apply(state_.timed_out(id, now()));
       return;
     case Inbound::Kind::registration_deadline:

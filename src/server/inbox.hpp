@@ -59,7 +59,7 @@ struct Inbound {
     input_ended,            // end of input or a read error (`detail` says which)
     closed,                 // the socket is closed and the session done
     idle,                   // silent for the idle time
-    silent,                 // ...and for the grace period after the ping
+    timed_out,              // ...and silent for the grace period after the ping: closed with bye timeout
     registration_deadline,  // the registration time is up
     shutdown,               // SIGINT or SIGTERM
   };

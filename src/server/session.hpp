@@ -523,7 +523,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       pinged_at_ = now;
       tell_then(Inbound::Kind::idle, [self = this->shared_from_this()] { self->arm_watchdog(); });
     } else if (pinged_ && now >= pinged_at_ + limits_.idle_grace) {
-      tell_then(Inbound::Kind::silent, [self = this->shared_from_this(), now] {
+      tell_then(Inbound::Kind::timed_out, [self = this->shared_from_this(), now] {
         self->pinged_ = false;
         self->last_input_ = now;  // the broadcaster is closing it; do not ping again meanwhile
         self->arm_watchdog();
