@@ -6,55 +6,6 @@
 namespace corochat::protocol {
 namespace json = boost::json;
 
-std::string_view to_string(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::bad_json: return "bad_json";
-    case ErrorCode::bad_request: return "bad_request";
-    case ErrorCode::unknown_type: return "unknown_type";
-    case ErrorCode::line_too_long: return "line_too_long";
-    case ErrorCode::not_registered: return "not_registered";
-    case ErrorCode::already_registered: return "already_registered";
-    case ErrorCode::auth_failed: return "auth_failed";
-    case ErrorCode::bad_nick: return "bad_nick";
-    case ErrorCode::nick_taken: return "nick_taken";
-    case ErrorCode::bad_room: return "bad_room";
-    case ErrorCode::not_in_room: return "not_in_room";
-    case ErrorCode::already_joined: return "already_joined";
-    case ErrorCode::no_such_nick: return "no_such_nick";
-    case ErrorCode::text_too_long: return "text_too_long";
-    case ErrorCode::rate_limited: return "rate_limited";
-    case ErrorCode::too_many_rooms: return "too_many_rooms";
-    case ErrorCode::server_full: return "server_full";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(LeaveReason reason) {
-  switch (reason) {
-    case LeaveReason::part: return "part";
-    case LeaveReason::quit: return "quit";
-    case LeaveReason::disconnect: return "disconnect";
-    case LeaveReason::timeout: return "timeout";
-    case LeaveReason::slow_consumer: return "slow_consumer";
-    case LeaveReason::replaced: return "replaced";
-    case LeaveReason::kicked: return "kicked";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(ByeReason reason) {
-  switch (reason) {
-    case ByeReason::quit: return "quit";
-    case ByeReason::shutdown: return "shutdown";
-    case ByeReason::timeout: return "timeout";
-    case ByeReason::auth_failed: return "auth_failed";
-    case ByeReason::server_full: return "server_full";
-    case ByeReason::replaced: return "replaced";
-    case ByeReason::registration_timeout: return "registration_timeout";
-  }
-  return "unknown";
-}
-
 namespace event {
 
 json::object welcome(const WelcomeInfo& info) {
