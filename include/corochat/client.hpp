@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,15 +18,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "corochat/client/millis.hpp"
+#include "corochat/protocol/codes.hpp"
+#include "corochat/protocol/event_type.hpp"
 #include "corochat/protocol/framer.hpp"
 
 namespace boost::asio::ssl {
 class context;
 }
 
-namespace corochat {
-
-using Millis = std::chrono::milliseconds;
+namespace corochat::client {
 
 // One line from the server. `ec` is set instead when none came: timed_out,
 // eof (the server closed), or another transport error; or when the line is
@@ -36,7 +38,16 @@ struct Event {
   std::string line;
 
   explicit operator bool() const { return !ec; }
+  // The `type` as sent, for matching against text; empty when it is missing.
   std::string_view type() const;
+  // The type to decide on: unknown for a type protocol 1 does not have.
+  protocol::EventType kind() const;
+  // For an `error` event, its `code`: nullopt for any other event, and for a
+  // code protocol 1 does not have.
+  std::optional<protocol::ErrorCode> code() const;
+  // The same code in the "corochat" category, comparable with
+  // protocol::ErrorCode values; empty when code() is nullopt.
+  boost::system::error_code error_code() const;
 };
 
 // TLS for the next connect. The same protocol runs inside it.
@@ -77,8 +88,8 @@ class Client {
 
   // The next line the server sent, whatever it is.
   boost::asio::awaitable<Event> next(Millis timeout);
-  // The next event of `type`, dropping the ones before it.
-  boost::asio::awaitable<Event> next_of(std::string_view type, Millis timeout);
+  // The next event of type `kind`, dropping the ones before it.
+  boost::asio::awaitable<Event> next_of(protocol::EventType kind, Millis timeout);
   // Sends hello and waits for the welcome (or the error that answers it).
   // `extra` fields (password, resume, id, ...) are added to the hello.
   boost::asio::awaitable<Event> hello(std::string_view nick, Millis timeout,
@@ -113,7 +124,7 @@ class Client {
   std::shared_ptr<TlsLink> tls_link_;                         // shared with a read in flight
 };
 
-// Helpers to build requests.
+// Requests built as JSON objects, ready for Client::send.
 namespace request {
 boost::json::object say(std::string_view room, std::string_view text);
 boost::json::object join(std::string_view room);
@@ -122,4 +133,4 @@ boost::json::object msg(std::string_view to, std::string_view text);
 boost::json::object of_type(std::string_view type);
 }  // namespace request
 
-}  // namespace corochat
+}  // namespace corochat::client

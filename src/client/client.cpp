@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-namespace corochat {
+namespace corochat::client {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace ssl = asio::ssl;
@@ -85,6 +85,20 @@ struct Client::TlsLink {
 
 std::string_view Event::type() const {
   if (const json::value* t = value.if_contains("type"); t && t->is_string()) return t->get_string();
+  return {};
+}
+
+protocol::EventType Event::kind() const { return protocol::event_type_of(value); }
+
+std::optional<protocol::ErrorCode> Event::code() const {
+  if (kind() != protocol::EventType::error) return std::nullopt;
+  const json::value* code = value.if_contains("code");
+  if (!code || !code->is_string()) return std::nullopt;
+  return protocol::parse_error_code(code->get_string());
+}
+
+boost::system::error_code Event::error_code() const {
+  if (const std::optional<protocol::ErrorCode> c = code()) return make_error_code(*c);
   return {};
 }
 
@@ -286,12 +300,12 @@ asio::awaitable<Event> Client::next(Millis timeout) {
   co_return event;
 }
 
-asio::awaitable<Event> Client::next_of(std::string_view type, Millis timeout) {
+asio::awaitable<Event> Client::next_of(protocol::EventType kind, Millis timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     Event event = co_await next(std::max(left, Millis(0)));
-    if (event.ec || event.type() == type) co_return event;
+    if (event.ec || event.kind() == kind) co_return event;
   }
 }
 
@@ -303,7 +317,8 @@ asio::awaitable<Event> Client::hello(std::string_view nick, Millis timeout, json
   for (;;) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     Event event = co_await next(std::max(left, Millis(0)));
-    if (event.ec || event.type() == "welcome" || event.type() == "error") co_return event;
+    if (event.ec || event.kind() == protocol::EventType::welcome || event.kind() == protocol::EventType::error)
+      co_return event;
   }
 }
 
@@ -348,4 +363,4 @@ json::object msg(std::string_view to, std::string_view text) {
 }
 }  // namespace request
 
-}  // namespace corochat
+}  // namespace corochat::client

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ namespace corochat::test {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using client::Client;
+using client::Event;
+using client::Millis;
+using protocol::ByeReason;
+using protocol::ErrorCode;
+using protocol::EventType;
+using protocol::LeaveReason;
 
 // Long enough for a loaded 2-core machine under ASan, short enough that a
 // hang fails fast.
@@ -73,28 +81,57 @@ inline asio::awaitable<std::unique_ptr<Client>> connect_client(asio::io_context&
   if (!nick.empty()) {
     Event welcome = co_await client->hello(nick, patience);
     INFO(welcome.line);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
   }
   co_return client;
 }
 
-// The next event, which must be of `type`.
-inline asio::awaitable<json::object> expect(Client& client, std::string_view type) {
+// The next event, which must be of type `kind`.
+inline asio::awaitable<json::object> expect(Client& client, EventType kind) {
   Event e = co_await client.next(patience);
-  INFO("expected a " << type << " event; got: " << (e.ec ? e.ec.message() : e.line));
+  INFO("expected a " << protocol::to_string(kind) << " event; got: " << (e.ec ? e.ec.message() : e.line));
   REQUIRE_FALSE(e.ec);
-  REQUIRE(e.type() == type);
+  REQUIRE(e.kind() == kind);
   co_return std::move(e.value);
 }
 
-// The next event, of `type`, with `field` equal to `value`.
-inline asio::awaitable<json::object> expect(Client& client, std::string_view type, std::string_view field,
+// The next event, of type `kind`, with `field` equal to `value`.
+inline asio::awaitable<json::object> expect(Client& client, EventType kind, std::string_view field,
                                             json::value value) {
-  json::object e = co_await expect(client, type);
+  json::object e = co_await expect(client, kind);
   INFO(json::serialize(e));
   REQUIRE(e.contains(field));
   CHECK(e.at(field) == value);
   co_return e;
+}
+
+// The next event, which must be an `error` with `code`.
+inline asio::awaitable<json::object> expect_error(Client& client, ErrorCode code) {
+  Event e = co_await client.next(patience);
+  INFO("expected error " << protocol::to_string(code) << "; got: " << (e.ec ? e.ec.message() : e.line));
+  REQUIRE_FALSE(e.ec);
+  REQUIRE(e.kind() == EventType::error);
+  CHECK(e.error_code() == code);
+  co_return std::move(e.value);
+}
+
+// The next event, which must be a `bye` with `reason`.
+inline asio::awaitable<json::object> expect_bye(Client& client, ByeReason reason) {
+  Event e = co_await client.next(patience);
+  INFO("expected bye " << protocol::to_string(reason) << "; got: " << (e.ec ? e.ec.message() : e.line));
+  REQUIRE_FALSE(e.ec);
+  REQUIRE(e.kind() == EventType::bye);
+  const json::value* sent = e.value.if_contains("reason");
+  REQUIRE((sent && sent->is_string()));
+  CHECK(protocol::parse_bye_reason(sent->get_string()) == reason);
+  co_return std::move(e.value);
+}
+
+// The reason of a `left` event; nullopt when it is missing or not one of protocol 1's.
+inline std::optional<LeaveReason> leave_reason(const json::object& left) {
+  const json::value* reason = left.if_contains("reason");
+  if (!reason || !reason->is_string()) return std::nullopt;
+  return protocol::parse_leave_reason(reason->get_string());
 }
 
 // The server closed the connection: end of input (possibly after a reset).

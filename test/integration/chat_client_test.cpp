@@ -22,6 +22,7 @@
 #include "async_test.hpp"
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 namespace {
@@ -138,7 +139,7 @@ asio::awaitable<std::vector<std::string>> collect_texts(Client& client, std::str
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
     Event e = co_await client.next(std::max(left, Millis(0)));
     if (e.ec) break;
-    if (e.type() == "message" && e.value.at("from") == json::value(from)) texts.push_back(str(e.value.at("text")));
+    if (e.kind() == EventType::message && e.value.at("from") == json::value(from)) texts.push_back(str(e.value.at("text")));
   }
   co_return texts;
 }
@@ -167,13 +168,13 @@ void piped_lines_arrive_in_order(std::vector<std::string> chatd_args, int count,
   CHECK(client.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
 }
 
-// Skips events until one of `type` with `field` equal to `value` (bounded).
-asio::awaitable<bool> wait_for(Client& client, std::string type, std::string field, std::string value) {
+// Skips events until one of type `kind` with `field` equal to `value` (bounded).
+asio::awaitable<bool> wait_for(Client& client, EventType kind, std::string field, std::string value) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    Event e = co_await client.next_of(type, std::max(left, Millis(0)));
-    INFO("waiting for a " << type << " with " << field << " " << value);
+    Event e = co_await client.next_of(kind, std::max(left, Millis(0)));
+    INFO("waiting for a " << protocol::to_string(kind) << " with " << field << " " << value);
     REQUIRE_FALSE(e.ec);
     if (const json::value* v = e.value.if_contains(field); v && *v == json::value(value)) co_return true;
   }
@@ -254,7 +255,7 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
 
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
 
   write_all(master, "hello wor");
   REQUIRE(read_until(master, screen, "hello wor", std::chrono::seconds(5)));
@@ -262,7 +263,7 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
   auto say_both = [&]() -> asio::awaitable<bool> {
     co_await send(*bob, request::say("lobby", "plain from bob"));
     co_await send(*bob, request::say("lobby", "evil \x1b[2J\x1b]0;pwned\x07 end"));
-    co_return co_await wait_for(*bob, "message", "text", "plain from bob");
+    co_return co_await wait_for(*bob, EventType::message, "text", "plain from bob");
   };
   CHECK(run_step(io, say_both()));
   REQUIRE(read_until(master, screen, "plain from bob", std::chrono::seconds(5)));
@@ -279,7 +280,7 @@ TEST_CASE("on a terminal, incoming text shows above the line being typed, neutra
   CHECK(screen.find('\x07') == std::string::npos);
 
   write_all(master, "ld\r");
-  CHECK(run_step(io, wait_for(*bob, "message", "text", "hello world")));
+  CHECK(run_step(io, wait_for(*bob, EventType::message, "text", "hello world")));
 
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
@@ -299,7 +300,7 @@ TEST_CASE("on a terminal, typed accents, CJK and emoji arrive intact while messa
                                        locale_environment(variable, locale));
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
 
   // Once the screen lacks something, the rest is not waited for: the text bob
   // receives tells what went wrong.
@@ -328,7 +329,7 @@ TEST_CASE("on a terminal, typed accents, CJK and emoji arrive intact while messa
     const std::string text = "news " + std::to_string(++news);
     run_step(io, [&]() -> asio::awaitable<bool> {
       co_await send(*bob, request::say("lobby", text));
-      co_return co_await wait_for(*bob, "message", "text", text);
+      co_return co_await wait_for(*bob, EventType::message, "text", text);
     }());
     const std::size_t news_from = screen.size();
     expect_on_screen(text, news_from);
@@ -353,7 +354,7 @@ TEST_CASE("on a narrow terminal, a wrapped line of wide characters is erased who
                                        locale_environment("LANG", "C.UTF-8"));
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
 
   // "[lobby] " and six two-column characters fill the 20 columns; the
   // seventh, and the cursor, are on the second row.
@@ -365,7 +366,7 @@ TEST_CASE("on a narrow terminal, a wrapped line of wide characters is erased who
   const std::size_t news_from = screen.size();
   run_step(io, [&]() -> asio::awaitable<bool> {
     co_await send(*bob, request::say("lobby", "wide news"));
-    co_return co_await wait_for(*bob, "message", "text", "wide news");
+    co_return co_await wait_for(*bob, EventType::message, "text", "wide news");
   }());
   REQUIRE(read_until(master, screen, "wide news", std::chrono::seconds(5), news_from));
   // The erase goes up one row to the prompt before clearing to the end of
@@ -402,18 +403,18 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   auto bob = run_step(io, connect_client(io, chatd, "bob"));
   ChildProcess roamer;
   start_piped(roamer, {"127.0.0.1:" + link_port, "--nick", "roamer"});
-  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+  run_step(io, wait_for(*bob, EventType::joined, "nick", "roamer"));
   write_all(roamer.input, "before the drop\n");
-  run_step(io, wait_for(*bob, "message", "text", "before the drop"));
+  run_step(io, wait_for(*bob, EventType::message, "text", "before the drop"));
   // A second room where roamer sees no message before the drop.
   auto join_quiet = request::join("quiet");
   run_step(io, [&]() -> asio::awaitable<bool> {
     co_await send(*bob, join_quiet);
     co_return true;
   }());
-  run_step(io, wait_for(*bob, "joined", "nick", "bob"));
+  run_step(io, wait_for(*bob, EventType::joined, "nick", "bob"));
   write_all(roamer.input, "/join quiet\n");
-  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+  run_step(io, wait_for(*bob, EventType::joined, "nick", "roamer"));
   // ...and roamer has its own answer: a join still in flight at the drop is
   // simply sent again, with nothing to catch up in a room it never knew it was in.
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -422,7 +423,7 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   REQUIRE(roamer.output().find("roamer joined quiet") != std::string::npos);
 
   link.reset();  // SIGKILL: both sides of the link see it drop
-  run_step(io, wait_for(*bob, "left", "nick", "roamer"));
+  run_step(io, wait_for(*bob, EventType::left, "nick", "roamer"));
   for (const char* text : {"missed one", "missed two", "quiet one"}) {
     auto say = request::say(std::string_view(text) == "quiet one" ? "quiet" : "lobby", text);
     run_step(io, [&]() -> asio::awaitable<bool> {
@@ -431,7 +432,7 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
     }());
   }
   link.emplace(start_link(link_port));
-  run_step(io, wait_for(*bob, "joined", "nick", "roamer"));
+  run_step(io, wait_for(*bob, EventType::joined, "nick", "roamer"));
 
   // The catch-up shows exactly what was said while away, once, in order.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -453,7 +454,7 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   CHECK(output.find("restarted") == std::string::npos);  // same server, same epoch
 
   write_all(roamer.input, "after the drop\n");
-  run_step(io, wait_for(*bob, "message", "text", "after the drop"));
+  run_step(io, wait_for(*bob, EventType::message, "text", "after the drop"));
   ::close(roamer.input);
   roamer.input = -1;
   const auto exit_status = roamer.wait_exit(std::chrono::seconds(10));
@@ -507,7 +508,7 @@ TEST_CASE("chat-client talks over TLS, refuses a certificate it does not trust, 
     auto ec = co_await client->connect(chatd.host(), chatd.port());
     REQUIRE_FALSE(ec);
     Event welcome = co_await client->hello("bob", patience);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
     co_return client;
   }());
 
@@ -539,10 +540,10 @@ TEST_CASE("chat-client talks over TLS, refuses a certificate it does not trust, 
 namespace {
 
 // Sends `request` as `client` and waits (bounded) for the event it causes.
-asio::awaitable<bool> send_then_wait(Client& client, json::object request, std::string type, std::string field,
+asio::awaitable<bool> send_then_wait(Client& client, json::object request, EventType kind, std::string field,
                                      std::string value) {
   co_await send(client, request);
-  co_return co_await wait_for(client, std::move(type), std::move(field), std::move(value));
+  co_return co_await wait_for(client, kind, std::move(field), std::move(value));
 }
 
 // The next message `client` receives with `text` (bounded), whole.
@@ -550,7 +551,7 @@ asio::awaitable<json::object> message_with_text(Client& client, std::string text
   const auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    Event e = co_await client.next_of("message", std::max(left, Millis(0)));
+    Event e = co_await client.next_of(EventType::message, std::max(left, Millis(0)));
     INFO("waiting for a message " << text);
     REQUIRE_FALSE(e.ec);
     if (e.value.at("text") == json::value(text)) co_return e.value;
@@ -564,8 +565,8 @@ TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mention
   ChatdProcess chatd({"--flood-rate", "0"});
   asio::io_context io;
   auto bob = run_step(io, connect_client(io, chatd, "bob"));
-  CHECK(run_step(io, send_then_wait(*bob, request::join("dev"), "joined", "room", "dev")));
-  CHECK(run_step(io, send_then_wait(*bob, request::join("ops"), "joined", "room", "ops")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("dev"), EventType::joined, "room", "dev")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("ops"), EventType::joined, "room", "ops")));
   ChildProcess alice;
   const int master =
       start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--room", "dev"}, 120);
@@ -576,7 +577,7 @@ TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mention
   REQUIRE(read_until(master, screen, "[ops] ", std::chrono::seconds(5), screen.find("alice joined ops")));
 
   auto bob_says = [&](const char* room, const char* text) {
-    CHECK(run_step(io, send_then_wait(*bob, request::say(room, text), "message", "text", text)));
+    CHECK(run_step(io, send_then_wait(*bob, request::say(room, text), EventType::message, "text", text)));
   };
   bob_says("lobby", "one");
   bob_says("dev", "two");
@@ -610,7 +611,7 @@ TEST_CASE("on a terminal, the prompt counts unread lines per room, marks mention
 
   // A private message always counts as a mention.
   from = screen.size();
-  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "psst"), "private", "text", "psst")));
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "psst"), EventType::private_message, "text", "psst")));
   CHECK(read_until(master, screen, "\a", std::chrono::seconds(5), from));
   CHECK(read_until(master, screen, "[dev] ops:1 *bob*:1! ", std::chrono::seconds(5), from));
 
@@ -628,11 +629,11 @@ TEST_CASE("on a terminal, --no-bell keeps a mention quiet", "[chat-client][activ
       start_on_terminal(alice, {chatd.host() + ":" + chatd.port(), "--nick", "alice", "--no-bell"}, 120);
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
-  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "alice?"), "message", "text", "alice?")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "alice?"), EventType::message, "text", "alice?")));
   CHECK(read_until(master, screen, "alice?", std::chrono::seconds(5)));
   // A line after it, so the bell would have been written by then.
-  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "after"), "message", "text", "after")));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "after"), EventType::message, "text", "after")));
   CHECK(read_until(master, screen, "after", std::chrono::seconds(5)));
   INFO(screen);
   CHECK(screen.find('\a') == std::string::npos);
@@ -687,19 +688,19 @@ TEST_CASE("on a terminal, an ignored nick's messages, private messages and comin
                                        {{"NO_COLOR", "1"}});
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
 
   write_all(master, "/ignore BOB\r");
   REQUIRE(read_until(master, screen, "ignoring BOB", std::chrono::seconds(5)));
   const std::size_t from = screen.size();
-  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "spam in the room"), "message", "text",
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "spam in the room"), EventType::message, "text",
                                     "spam in the room")));
-  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "spam for alice"), "private", "text",
+  CHECK(run_step(io, send_then_wait(*bob, request::msg("alice", "spam for alice"), EventType::private_message, "text",
                                     "spam for alice")));
-  CHECK(run_step(io, send_then_wait(*bob, request::part("lobby"), "left", "nick", "bob")));
-  CHECK(run_step(io, send_then_wait(*bob, request::join("lobby"), "joined", "nick", "bob")));
+  CHECK(run_step(io, send_then_wait(*bob, request::part("lobby"), EventType::left, "nick", "bob")));
+  CHECK(run_step(io, send_then_wait(*bob, request::join("lobby"), EventType::joined, "nick", "bob")));
   // carol's line comes after all of bob's: once it shows, bob's would have.
-  CHECK(run_step(io, send_then_wait(*carol, request::say("lobby", "carol was here"), "message", "text",
+  CHECK(run_step(io, send_then_wait(*carol, request::say("lobby", "carol was here"), EventType::message, "text",
                                     "carol was here")));
   REQUIRE(read_until(master, screen, "carol was here", std::chrono::seconds(5), from));
   {
@@ -714,7 +715,7 @@ TEST_CASE("on a terminal, an ignored nick's messages, private messages and comin
 
   write_all(master, "/unignore bob\r");
   REQUIRE(read_until(master, screen, "no longer ignoring bob", std::chrono::seconds(5)));
-  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "back again"), "message", "text", "back again")));
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "back again"), EventType::message, "text", "back again")));
   CHECK(read_until(master, screen, "<bob> back again", std::chrono::seconds(5)));
   write_all(master, "/quit\r");
   CHECK(alice.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
@@ -731,7 +732,7 @@ TEST_CASE("on a terminal, a paste of many lines is sent only when confirmed, pac
                                        {{"NO_COLOR", "1"}});
   std::string screen;
   REQUIRE(read_until(master, screen, "alice joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "alice")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "alice")));
 
   std::string paste;
   for (int i = 1; i <= 8; ++i) paste += "pasted " + std::to_string(i) + "\r";
@@ -786,9 +787,9 @@ TEST_CASE("on a terminal, settings come from client.toml and typed lines are kep
   const int first_pty = start_on_terminal(first, {}, 120, environment);  // everything from the file
   std::string screen;
   REQUIRE(read_until(first_pty, screen, "fromfile joined lobby", std::chrono::seconds(10)));
-  CHECK(run_step(io, wait_for(*bob, "joined", "nick", "fromfile")));
+  CHECK(run_step(io, wait_for(*bob, EventType::joined, "nick", "fromfile")));
   std::size_t from = screen.size();
-  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "deploy at noon"), "message", "text",
+  CHECK(run_step(io, send_then_wait(*bob, request::say("lobby", "deploy at noon"), EventType::message, "text",
                                     "deploy at noon")));
   CHECK(read_until(first_pty, screen, "\a", std::chrono::seconds(5), from));  // the file's highlight word
   write_all(first_pty, "remember this line\r");

@@ -4,6 +4,7 @@
 #include "async_test.hpp"
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 TEST_CASE("every member of a room sees its messages in one seq order") {
@@ -15,7 +16,7 @@ TEST_CASE("every member of a room sees its messages in one seq order") {
   for (int m = 0; m < members; ++m) {
     t.spawn([&, m]() -> asio::awaitable<void> {
       auto c = co_await connect_client(t.io, chatd, "m" + std::to_string(m));
-      co_await expect(*c, "joined");
+      co_await expect(*c, EventType::joined);
       ++registered;
       // Everyone waits until all are in the room, so each sees every message.
       asio::steady_timer wait(t.io);
@@ -30,7 +31,7 @@ TEST_CASE("every member of a room sees its messages in one seq order") {
         }
       std::uint64_t expected_seq = 1;
       while (seen[m].size() < total) {
-        Event e = co_await c->next_of("message", patience);
+        Event e = co_await c->next_of(EventType::message, patience);
         INFO("member " << m << " after " << seen[m].size() << " messages");
         REQUIRE_FALSE(e.ec);
         REQUIRE(e.value.at("seq").to_number<std::uint64_t>() == expected_seq++);
@@ -62,20 +63,20 @@ TEST_CASE("a request's id comes back to the requester only") {
     extra["id"] = "h1";
     Event welcome = co_await alice->hello("alice", patience, extra);
     REQUIRE(welcome.value.at("id") == "h1");
-    auto joined = co_await expect(*alice, "joined");
+    auto joined = co_await expect(*alice, EventType::joined);
     CHECK(joined.at("id") == "h1");
 
     auto bob = co_await connect_client(t.io, chatd, "bob");
-    auto bob_joined = co_await expect(*bob, "joined");
+    auto bob_joined = co_await expect(*bob, EventType::joined);
     CHECK_FALSE(bob_joined.contains("id"));
-    auto seen_by_alice = co_await expect(*alice, "joined");
+    auto seen_by_alice = co_await expect(*alice, EventType::joined);
     CHECK_FALSE(seen_by_alice.contains("id"));
 
     auto say = request::say("lobby", "hello bob");
     say["id"] = 7;
     co_await send(*alice, say);
-    auto echo = co_await expect(*alice, "message");
-    auto copy = co_await expect(*bob, "message");
+    auto echo = co_await expect(*alice, EventType::message);
+    auto copy = co_await expect(*bob, EventType::message);
     CHECK(echo.at("id") == 7);
     CHECK_FALSE(copy.contains("id"));
     CHECK(echo.at("seq") == copy.at("seq"));
@@ -84,8 +85,8 @@ TEST_CASE("a request's id comes back to the requester only") {
     auto pm = request::msg("BOB", "psst");
     pm["id"] = "p";
     co_await send(*alice, pm);
-    auto pm_echo = co_await expect(*alice, "private");
-    auto pm_copy = co_await expect(*bob, "private");
+    auto pm_echo = co_await expect(*alice, EventType::private_message);
+    auto pm_copy = co_await expect(*bob, EventType::private_message);
     CHECK(pm_echo.at("id") == "p");
     CHECK(pm_copy.at("to") == "bob");
     CHECK_FALSE(pm_copy.contains("id"));
@@ -107,26 +108,26 @@ TEST_CASE("a slow consumer is disconnected while a reader in the same room gets 
       REQUIRE_FALSE(ec);
     }
     auto welcome = co_await slow->hello("slow", patience);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
     auto reader = co_await connect_client(t.io, chatd, "reader");
     auto sender = co_await connect_client(t.io, chatd, "sender");
-    co_await expect(*sender, "joined");
+    co_await expect(*sender, EventType::joined);
     int received = 0;
     bool slow_left = false;
     for (int i = 0; i < count; ++i) {
       co_await send(*sender, request::say("lobby", text));
       // Waiting for the echo keeps the sender itself from falling behind.
-      Event echo = co_await sender->next_of("message", patience);
+      Event echo = co_await sender->next_of(EventType::message, patience);
       REQUIRE_FALSE(echo.ec);
     }
     while (received < count) {
       Event e = co_await reader->next(patience);
       REQUIRE_FALSE(e.ec);
-      if (e.type() == "message") {
+      if (e.kind() == EventType::message) {
         REQUIRE(e.value.at("from") == "sender");
         ++received;
-      } else if (e.type() == "left" && e.value.at("nick") == "slow") {
-        CHECK(e.value.at("reason") == "slow_consumer");
+      } else if (e.kind() == EventType::left && e.value.at("nick") == "slow") {
+        CHECK(leave_reason(e.value) == LeaveReason::slow_consumer);
         slow_left = true;
       }
     }
@@ -138,8 +139,8 @@ TEST_CASE("a slow consumer is disconnected while a reader in the same room gets 
     for (;;) {
       Event e = co_await slow->next(patience);
       if (e.ec) break;
-      CHECK(e.type() != "bye");
-      if (e.type() == "message") ++slow_messages;
+      CHECK(e.kind() != EventType::bye);
+      if (e.kind() == EventType::message) ++slow_messages;
     }
     CHECK(slow_messages < count);
   });
@@ -160,9 +161,9 @@ TEST_CASE("a client that stops reading for a while then gets every line whole an
       REQUIRE_FALSE(ec);
     }
     auto welcome = co_await paused->hello("paused", patience);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
     auto sender = co_await connect_client(t.io, chatd, "sender");
-    co_await expect(*sender, "joined");
+    co_await expect(*sender, EventType::joined);
     for (int i = 0; i < count; ++i) {
       const std::string text = std::to_string(i) + ":" + std::string(1000, static_cast<char>('a' + i % 26));
       auto ec = co_await sender->send(request::say("lobby", text));
@@ -171,12 +172,12 @@ TEST_CASE("a client that stops reading for a while then gets every line whole an
     // The sender's last echo means the server has queued every line for the
     // paused client too; only now does it read.
     for (int i = 0; i < count; ++i) {
-      Event echo = co_await sender->next_of("message", patience);
+      Event echo = co_await sender->next_of(EventType::message, patience);
       REQUIRE_FALSE(echo.ec);
     }
     std::uint64_t first_seq = 0;
     for (int i = 0; i < count; ++i) {
-      Event e = co_await paused->next_of("message", patience);
+      Event e = co_await paused->next_of(EventType::message, patience);
       INFO("message " << i);
       REQUIRE_FALSE(e.ec);
       const std::uint64_t seq = e.value.at("seq").to_number<std::uint64_t>();
@@ -199,7 +200,7 @@ TEST_CASE("clients connect over IPv6 loopback") {
       REQUIRE_FALSE(ec);
     }
     Event welcome = co_await c.hello("six", patience);
-    CHECK(welcome.type() == "welcome");
+    CHECK(welcome.kind() == EventType::welcome);
   });
   t.run();
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 namespace {
@@ -94,7 +95,7 @@ asio::awaitable<std::chrono::microseconds> ping_p99(Client& client) {
     co_await pace.async_wait(asio::use_awaitable);
     const auto sent = std::chrono::steady_clock::now();
     co_await send(client, request::of_type("ping"));
-    Event e = co_await client.next_of("pong", patience);
+    Event e = co_await client.next_of(EventType::pong, patience);
     REQUIRE_FALSE(e.ec);
     round_trips.push_back(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent));
   }
@@ -109,7 +110,7 @@ void check_others_served_beside(std::vector<std::string> chatd_args, std::string
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto pinger = co_await connect_client(t.io, chatd, "pinger");
-    co_await expect(*pinger, "joined");
+    co_await expect(*pinger, EventType::joined);
     Blaster blaster(chatd, prefix, filler);
     // Wait until the blast is under way (bounded).
     for (int i = 0; i < 500 && blaster.sent() < 1024 * 1024; ++i) {
@@ -127,13 +128,13 @@ void check_others_served_beside(std::vector<std::string> chatd_args, std::string
 }
 
 // The next event of `type` (never co_await inside an assertion: see async_test.hpp).
-asio::awaitable<void> next_of_type(Client& client, std::string_view type) {
-  Event e = co_await client.next_of(type, patience);
-  INFO("waiting for " << type << ": " << e.ec.message());
+asio::awaitable<void> next_of_type(Client& client, EventType kind) {
+  Event e = co_await client.next_of(kind, patience);
+  INFO("waiting for " << protocol::to_string(kind) << ": " << e.ec.message());
   REQUIRE_FALSE(e.ec);
 }
-asio::awaitable<void> next_of_type(std::unique_ptr<Client>& client, std::string_view type) {
-  co_await next_of_type(*client, type);
+asio::awaitable<void> next_of_type(std::unique_ptr<Client>& client, EventType kind) {
+  co_await next_of_type(*client, kind);
 }
 
 // `count` messages of `size` bytes in one write, then their echoes read back,
@@ -142,7 +143,7 @@ asio::awaitable<void> say_and_read_echoes(Client& writer, const std::string& roo
   std::string says;
   for (int i = 0; i < count; ++i) says += json::serialize(request::say(room, std::string(size, static_cast<char>('a' + i % 26)))) + "\n";
   co_await send_raw(writer, says);
-  for (int i = 0; i < count; ++i) co_await next_of_type(writer, "message");
+  for (int i = 0; i < count; ++i) co_await next_of_type(writer, EventType::message);
 }
 
 const std::string hello_line = "{\"type\":\"hello\",\"nick\":\"blaster\"}\n";
@@ -190,10 +191,10 @@ TEST_CASE("pipelined history requests whose replies pass the queue are all answe
   t.spawn([&]() -> asio::awaitable<void> {
     auto writer = co_await connect_client(t.io, chatd, "writer");
     auto reader = co_await connect_client(t.io, chatd, "reader");
-    co_await expect(*writer, "joined");
-    co_await expect(*writer, "joined");
+    co_await expect(*writer, EventType::joined);
+    co_await expect(*writer, EventType::joined);
     for (int i = 0; i < 100; i += 10) co_await say_and_read_echoes(*writer, "lobby", 10, 2000);
-    for (int i = 0; i < 100; ++i) co_await next_of_type(reader, "message");
+    for (int i = 0; i < 100; ++i) co_await next_of_type(reader, EventType::message);
 
     constexpr int histories = 6;
     std::string requests;
@@ -208,10 +209,10 @@ TEST_CASE("pipelined history requests whose replies pass the queue are all answe
       REQUIRE_FALSE(e.ec);
       CHECK(e.value.at("id") == i);
       if (i < histories) {
-        CHECK(e.type() == "history");
+        CHECK(e.kind() == EventType::history);
         CHECK(e.value.at("messages").as_array().size() == 100);
       } else {
-        CHECK(e.type() == (i < histories + 12 ? "rooms" : "pong"));
+        CHECK(e.kind() == (i < histories + 12 ? EventType::rooms : EventType::pong));
       }
     }
   });
@@ -227,19 +228,19 @@ TEST_CASE("a client in 20 rooms asking each room's history at once gets every re
     std::string joins;
     for (int room = 0; room < 20; ++room) joins += json::serialize(request::join("r" + std::to_string(room))) + "\n";
     co_await send_raw(*reader, joins);
-    for (int room = 0; room < 20; ++room) co_await next_of_type(reader, "joined");
+    for (int room = 0; room < 20; ++room) co_await next_of_type(reader, EventType::joined);
     co_await send_raw(*writer, joins);
-    for (int room = 0; room < 20; ++room) co_await next_of_type(writer, "joined");
+    for (int room = 0; room < 20; ++room) co_await next_of_type(writer, EventType::joined);
     // About 68 KB of history a room, 1.4 MB in all.
     for (int room = 0; room < 20; ++room) co_await say_and_read_echoes(*writer, "r" + std::to_string(room), 40, 1600);
-    for (int i = 0; i < 800; ++i) co_await next_of_type(reader, "message");
+    for (int i = 0; i < 800; ++i) co_await next_of_type(reader, EventType::message);
 
     std::string requests;
     for (int room = 0; room < 20; ++room)
       requests += "{\"type\":\"history\",\"room\":\"r" + std::to_string(room) + "\",\"id\":" + std::to_string(room) + "}\n";
     co_await send_raw(*reader, requests);
     for (int room = 0; room < 20; ++room) {
-      Event e = co_await reader->next_of("history", patience);
+      Event e = co_await reader->next_of(EventType::history, patience);
       INFO(e.ec.message());
       REQUIRE_FALSE(e.ec);
       CHECK(e.value.at("id") == room);

@@ -5,6 +5,7 @@
 #include "async_test.hpp"
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 TEST_CASE("at end of input complete lines run, the rest is dropped, output is flushed") {
@@ -12,22 +13,22 @@ TEST_CASE("at end of input complete lines run, the rest is dropped, output is fl
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto bob = co_await connect_client(t.io, chatd, "bob");
-    co_await expect(*bob, "joined");
+    co_await expect(*bob, EventType::joined);
     auto alice = co_await connect_client(t.io, chatd);
     co_await send_raw(*alice, 
         "{\"type\":\"hello\",\"nick\":\"alice\"}\n{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"bye all\"}\n"
         "{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"never sent\"}");
     alice->finish_sending();
-    co_await expect(*alice, "welcome");
-    co_await expect(*alice, "joined");
-    co_await expect(*alice, "message", "text", "bye all");
+    co_await expect(*alice, EventType::welcome);
+    co_await expect(*alice, EventType::joined);
+    co_await expect(*alice, EventType::message, "text", "bye all");
     co_await expect_closed(*alice);
 
-    co_await expect(*bob, "joined", "nick", "alice");
-    co_await expect(*bob, "message", "text", "bye all");
-    auto left = co_await expect(*bob, "left");
+    co_await expect(*bob, EventType::joined, "nick", "alice");
+    co_await expect(*bob, EventType::message, "text", "bye all");
+    auto left = co_await expect(*bob, EventType::left);
     CHECK(left.at("nick") == "alice");
-    CHECK(left.at("reason") == "disconnect");
+    CHECK(leave_reason(left) == LeaveReason::disconnect);
   });
   t.run();
 }
@@ -37,21 +38,20 @@ TEST_CASE("lines after quit are not executed") {
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto bob = co_await connect_client(t.io, chatd, "bob");
-    co_await expect(*bob, "joined");
+    co_await expect(*bob, EventType::joined);
     auto alice = co_await connect_client(t.io, chatd, "alice");
-    co_await expect(*alice, "joined");
+    co_await expect(*alice, EventType::joined);
     co_await send_raw(*alice, 
         "{\"type\":\"quit\",\"id\":1}\n{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"ghost\"}\n");
-    auto bye = co_await expect(*alice, "bye");
-    CHECK(bye.at("reason") == "quit");
+    auto bye = co_await expect_bye(*alice, ByeReason::quit);
     CHECK(bye.at("id") == 1);
     co_await expect_closed(*alice);
-    co_await expect(*bob, "joined");
-    auto left = co_await expect(*bob, "left");
-    CHECK(left.at("reason") == "quit");
+    co_await expect(*bob, EventType::joined);
+    auto left = co_await expect(*bob, EventType::left);
+    CHECK(leave_reason(left) == LeaveReason::quit);
     // Nothing more for bob: the say after quit never ran.
     co_await send(*bob, request::of_type("ping"));
-    co_await expect(*bob, "pong");
+    co_await expect(*bob, EventType::pong);
   });
   t.run();
 }
@@ -62,22 +62,22 @@ TEST_CASE("a silent connection is pinged, then closed, while one that answers st
   t.spawn([&]() -> asio::awaitable<void> {
     auto mute = co_await connect_client(t.io, chatd, "mute");
     auto alive = co_await connect_client(t.io, chatd, "alive");
-    co_await expect(*mute, "joined");
-    co_await expect(*mute, "joined");
-    co_await expect(*alive, "joined");
+    co_await expect(*mute, EventType::joined);
+    co_await expect(*mute, EventType::joined);
+    co_await expect(*alive, EventType::joined);
 
-    co_await expect(*mute, "ping");
-    co_await expect(*alive, "ping");
+    co_await expect(*mute, EventType::ping);
+    co_await expect(*alive, EventType::ping);
     co_await send(*alive, request::of_type("pong"));
-    co_await expect(*mute, "bye", "reason", "timeout");
+    co_await expect_bye(*mute, ByeReason::timeout);
     co_await expect_closed(*mute);
-    auto left = co_await expect(*alive, "left");
+    auto left = co_await expect(*alive, EventType::left);
     CHECK(left.at("nick") == "mute");
-    CHECK(left.at("reason") == "timeout");
+    CHECK(leave_reason(left) == LeaveReason::timeout);
     // Answering keeps it open: pinged again, not closed.
-    co_await expect(*alive, "ping");
+    co_await expect(*alive, EventType::ping);
     co_await send(*alive, request::of_type("pong"));
-    co_await expect(*alive, "ping");
+    co_await expect(*alive, EventType::ping);
   });
   t.run();
 }
@@ -88,11 +88,11 @@ TEST_CASE("a connection that never says hello is closed at the registration dead
   t.spawn([&]() -> asio::awaitable<void> {
     auto lurker = co_await connect_client(t.io, chatd);
     auto member = co_await connect_client(t.io, chatd, "member");
-    co_await expect(*lurker, "bye", "reason", "registration_timeout");
+    co_await expect_bye(*lurker, ByeReason::registration_timeout);
     co_await expect_closed(*lurker);
     co_await send(*member, request::of_type("ping"));
-    co_await expect(*member, "joined");
-    co_await expect(*member, "pong");
+    co_await expect(*member, EventType::joined);
+    co_await expect(*member, EventType::pong);
   });
   t.run();
 }
@@ -102,7 +102,7 @@ TEST_CASE("resume with the welcome's token takes the nick over from a half-dead 
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto bob = co_await connect_client(t.io, chatd, "bob");
-    co_await expect(*bob, "joined");
+    co_await expect(*bob, EventType::joined);
     auto old = std::make_unique<Client>(t.io.get_executor());
     {
       auto ec = co_await old->connect(chatd.host(), chatd.port());
@@ -110,22 +110,22 @@ TEST_CASE("resume with the welcome's token takes the nick over from a half-dead 
     }
     auto welcome = co_await old->hello("alice", patience);
     const std::string token = str(welcome.value.at("token"));
-    co_await expect(*bob, "joined");
+    co_await expect(*bob, EventType::joined);
 
     auto fresh = co_await connect_client(t.io, chatd);
     auto taken = co_await fresh->hello("alice", patience);
-    CHECK(taken.value.at("code") == "nick_taken");
+    CHECK(taken.error_code() == ErrorCode::nick_taken);
     json::object extra;
     extra["resume"] = token;
     auto resumed = co_await fresh->hello("alice", patience, extra);
-    CHECK(resumed.type() == "welcome");
+    CHECK(resumed.kind() == EventType::welcome);
 
-    co_await expect(*old, "joined", "nick", "alice");
-    co_await expect(*old, "bye", "reason", "replaced");
+    co_await expect(*old, EventType::joined, "nick", "alice");
+    co_await expect_bye(*old, ByeReason::replaced);
     co_await expect_closed(*old);
-    auto left = co_await expect(*bob, "left");
-    CHECK(left.at("reason") == "replaced");
-    co_await expect(*bob, "joined", "nick", "alice");
+    auto left = co_await expect(*bob, EventType::left);
+    CHECK(leave_reason(left) == LeaveReason::replaced);
+    co_await expect(*bob, EventType::joined, "nick", "alice");
   });
   t.run();
 }
@@ -137,16 +137,16 @@ TEST_CASE("SIGTERM sends bye shutdown to everyone and exits 0") {
     auto alice = co_await connect_client(t.io, chatd, "alice");
     auto bob = co_await connect_client(t.io, chatd, "bob");
     auto anonymous = co_await connect_client(t.io, chatd);
-    co_await expect(*alice, "joined");
-    co_await expect(*alice, "joined");
-    co_await expect(*bob, "joined");
+    co_await expect(*alice, EventType::joined);
+    co_await expect(*alice, EventType::joined);
+    co_await expect(*bob, EventType::joined);
     // The unregistered one is known to the server once it answers a ping.
     co_await send(*anonymous, request::of_type("ping"));
-    co_await expect(*anonymous, "pong");
+    co_await expect(*anonymous, EventType::pong);
 
     chatd.signal(SIGTERM);
     for (Client* c : {alice.get(), bob.get(), anonymous.get()}) {
-      co_await expect(*c, "bye", "reason", "shutdown");
+      co_await expect_bye(*c, ByeReason::shutdown);
       co_await expect_closed(*c);
     }
   });
@@ -162,12 +162,12 @@ TEST_CASE("SIGTERM exits as soon as every bye is acknowledged even if no client 
   t.spawn([&]() -> asio::awaitable<void> {
     for (int i = 0; i < 20; ++i) {
       clients.push_back(co_await connect_client(t.io, chatd, "idle" + std::to_string(i)));
-      co_await expect(*clients.back(), "joined");
+      co_await expect(*clients.back(), EventType::joined);
     }
     signalled = std::chrono::steady_clock::now();
     chatd.signal(SIGTERM);
     for (auto& c : clients) {
-      Event bye = co_await c->next_of("bye", patience);
+      Event bye = co_await c->next_of(EventType::bye, patience);
       REQUIRE_FALSE(bye.ec);
     }
     // Each keeps its end open.
@@ -184,10 +184,10 @@ TEST_CASE("SIGTERM twice at once, as timeout(1) sends it, still shuts down grace
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto alice = co_await connect_client(t.io, chatd, "alice");
-    co_await expect(*alice, "joined");
+    co_await expect(*alice, EventType::joined);
     chatd.signal(SIGTERM);
     chatd.signal(SIGTERM);
-    co_await expect(*alice, "bye", "reason", "shutdown");
+    co_await expect_bye(*alice, ByeReason::shutdown);
     co_await expect_closed(*alice);
   });
   t.run();
@@ -201,7 +201,7 @@ TEST_CASE("SIGHUP without TLS is logged and changes nothing, and SIGTERM still s
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto alice = co_await connect_client(t.io, chatd, "alice");
-    co_await expect(*alice, "joined");
+    co_await expect(*alice, EventType::joined);
     chatd.signal(SIGHUP);
     // Bounded wait for chatd to have handled it (a dead chatd never logs it).
     bool logged = false;
@@ -213,15 +213,15 @@ TEST_CASE("SIGHUP without TLS is logged and changes nothing, and SIGTERM still s
     INFO(chatd.log());
     REQUIRE(logged);
     co_await send(*alice, request::of_type("ping"));
-    co_await expect(*alice, "pong");
+    co_await expect(*alice, EventType::pong);
     auto bob = co_await connect_client(t.io, chatd, "bob");  // still accepting
-    co_await expect(*alice, "joined", "nick", "bob");
+    co_await expect(*alice, EventType::joined, "nick", "bob");
 
-    co_await expect(*bob, "joined", "nick", "bob");
+    co_await expect(*bob, EventType::joined, "nick", "bob");
 
     chatd.signal(SIGTERM);
     for (Client* c : {alice.get(), bob.get()}) {
-      co_await expect(*c, "bye", "reason", "shutdown");
+      co_await expect_bye(*c, ByeReason::shutdown);
       co_await expect_closed(*c);
     }
   });

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 namespace {
@@ -14,8 +15,8 @@ namespace {
 // The refusal a client over its address's limit gets: two lines, then close.
 asio::awaitable<void> expect_refused(asio::io_context& io, const ChatdProcess& chatd) {
   auto client = co_await connect_client(io, chatd);
-  co_await expect(*client, "error", "code", "server_full");
-  co_await expect(*client, "bye", "reason", "server_full");
+  co_await expect_error(*client, ErrorCode::server_full);
+  co_await expect_bye(*client, ByeReason::server_full);
   co_await expect_closed(*client);
 }
 
@@ -36,10 +37,14 @@ asio::awaitable<json::object> ask(Client& client, json::object req, std::int64_t
   co_return co_await reply_to(client, id);
 }
 
-void check_code(const json::object& reply, std::string_view type, std::string_view code = {}) {
+void check_code(const json::object& reply, EventType kind, std::optional<ErrorCode> code = std::nullopt) {
   INFO(json::serialize(reply));
-  CHECK(reply.at("type") == json::value(type));
-  if (!code.empty()) CHECK(reply.at("code") == json::value(code));
+  CHECK(protocol::event_type_of(reply) == kind);
+  if (code) {
+    const json::value* sent = reply.if_contains("code");
+    REQUIRE((sent && sent->is_string()));
+    CHECK(protocol::parse_error_code(sent->get_string()) == code);
+  }
 }
 
 // Lets this process (and the chatd it starts) hold many descriptors.
@@ -63,9 +68,9 @@ TEST_CASE("past --max-per-ip a connection is refused with server_full, and a fre
 
     // The admitted ones are unaffected.
     co_await send(*a, request::of_type("ping"));
-    co_await expect(*a, "joined");
-    co_await expect(*a, "joined");  // b
-    co_await expect(*a, "pong");
+    co_await expect(*a, EventType::joined);
+    co_await expect(*a, EventType::joined);  // b
+    co_await expect(*a, EventType::pong);
 
     c->close();
     // Once chatd has seen c go, its place is free again (bounded retries: the
@@ -74,7 +79,7 @@ TEST_CASE("past --max-per-ip a connection is refused with server_full, and a fre
     for (int attempt = 0; attempt < 200 && !admitted; ++attempt) {
       auto d = co_await connect_client(t.io, chatd);
       auto welcome = co_await d->hello("d", patience);
-      admitted = welcome.type() == "welcome";
+      admitted = welcome.kind() == EventType::welcome;
       if (!admitted) {
         asio::steady_timer pause(t.io, 10ms);
         co_await pause.async_wait(asio::use_awaitable);
@@ -104,7 +109,7 @@ TEST_CASE("past --connect-rate new connections are refused with server_full, ope
     for (;;) {
       auto e = co_await admitted[0]->next(patience);
       REQUIRE_FALSE(e.ec);
-      if (e.type() == "pong") break;
+      if (e.kind() == EventType::pong) break;
     }
     CHECK(chatd.stats().at("connections") == 4);
   });
@@ -130,7 +135,7 @@ TEST_CASE("8000 idle registered connections cost at most 2.5 KB of heap each", "
       for (int i = worker; i < connections; i += parallel) {
         clients[i] = co_await connect_client(t.io, chatd, "u" + std::to_string(i));
         co_await send(*clients[i], request::join("r" + std::to_string(i / room_size)));
-        Event own = co_await clients[i]->next_of("joined", patience);
+        Event own = co_await clients[i]->next_of(EventType::joined, patience);
         REQUIRE_FALSE(own.ec);
         ++joined;
       }
@@ -192,8 +197,8 @@ TEST_CASE("a refused peer that neither reads nor closes is let go once its kerne
   // It still reads the whole refusal afterwards: nothing was reset.
   t.io.restart();
   t.spawn([&]() -> asio::awaitable<void> {
-    co_await expect(*refused, "error", "code", "server_full");
-    co_await expect(*refused, "bye", "reason", "server_full");
+    co_await expect_error(*refused, ErrorCode::server_full);
+    co_await expect_bye(*refused, ByeReason::server_full);
     co_await expect_closed(*refused);
   });
   t.run(std::chrono::seconds(30));
@@ -215,7 +220,7 @@ TEST_CASE("a peer refused past --max-clients that never closes does not keep the
     for (; attempts < 100 && !admitted; ++attempts) {
       auto d = co_await connect_client(t.io, chatd);
       auto reply = co_await d->hello("d", patience);
-      admitted = reply.type() == "welcome";
+      admitted = reply.kind() == EventType::welcome;
       if (!admitted) {
         asio::steady_timer pause(t.io, 10ms);
         co_await pause.async_wait(asio::use_awaitable);
@@ -223,8 +228,8 @@ TEST_CASE("a peer refused past --max-clients that never closes does not keep the
     }
     INFO("attempts: " << attempts);
     CHECK(admitted);
-    co_await expect(*stubborn, "error", "code", "server_full");
-    co_await expect(*stubborn, "bye", "reason", "server_full");
+    co_await expect_error(*stubborn, ErrorCode::server_full);
+    co_await expect_bye(*stubborn, ByeReason::server_full);
     co_await expect_closed(*stubborn);
   });
   t.run(std::chrono::seconds(30));
@@ -250,12 +255,12 @@ TEST_CASE("past the descriptor limit every extra client is refused with server_f
       Event reply = co_await client->hello("u" + std::to_string(i), patience);
       INFO("client " << i << ": " << (reply.ec ? reply.ec.message() : reply.line));
       REQUIRE_FALSE(reply.ec);
-      if (reply.type() == "welcome") {
+      if (reply.kind() == EventType::welcome) {
         admitted.push_back(std::move(client));
         continue;
       }
-      CHECK(reply.value.at("code") == "server_full");
-      co_await expect(*client, "bye", "reason", "server_full");
+      CHECK(reply.error_code() == ErrorCode::server_full);
+      co_await expect_bye(*client, ByeReason::server_full);
       co_await expect_closed(*client);
       break;
     }
@@ -286,7 +291,7 @@ TEST_CASE("past the descriptor limit every extra client is refused with server_f
   t.spawn([&]() -> asio::awaitable<void> {
     for (Client* c : {admitted.front().get(), admitted.back().get()}) {
       co_await send(*c, request::of_type("ping"));
-      Event pong = co_await c->next_of("pong", patience);
+      Event pong = co_await c->next_of(EventType::pong, patience);
       REQUIRE_FALSE(pong.ec);
     }
   });
@@ -315,18 +320,18 @@ void quit_and_keep_open(AsyncTest& t, const ChatdProcess& chatd, std::unique_ptr
     auto ec = co_await quitter->connect(chatd.host(), chatd.port());
     REQUIRE_FALSE(ec);
     Event welcome = co_await quitter->hello("quitter", patience);
-    REQUIRE(welcome.type() == "welcome");
-    co_await expect(*quitter, "joined");
+    REQUIRE(welcome.kind() == EventType::welcome);
+    co_await expect(*quitter, EventType::joined);
     if (backlog > 0) {
       auto talker = co_await connect_client(t.io, chatd, "talker");
       for (int i = 0; i < backlog; ++i) {
         co_await send(*talker, request::say("lobby", std::string(4000, 'b')));
-        Event echo = co_await talker->next_of("message", patience);
+        Event echo = co_await talker->next_of(EventType::message, patience);
         REQUIRE_FALSE(echo.ec);
       }
     }
     co_await send(*quitter, request::of_type("quit"));
-    if (backlog == 0) co_await expect(*quitter, "bye", "reason", "quit");
+    if (backlog == 0) co_await expect_bye(*quitter, ByeReason::quit);
   });
   t.run();
 }
@@ -368,26 +373,26 @@ TEST_CASE("a full room table still lets a newcomer into the default room") {
     std::int64_t id = 0;
     for (int i = 0; i < 4; ++i) {
       auto holder = co_await connect_client(t.io, chatd, "holder" + std::to_string(i));
-      check_code(co_await ask(*holder, request::part("lobby"), ++id), "left");
+      check_code(co_await ask(*holder, request::part("lobby"), ++id), EventType::left);
       for (int j = 0; j < 5; ++j)
         check_code(co_await ask(*holder, request::join("h" + std::to_string(i) + "-" + std::to_string(j)), ++id),
-                   "joined");
+                   EventType::joined);
       holders.push_back(std::move(holder));
     }
     // The table is full of rooms with members...
-    check_code(co_await ask(*holders[0], request::join("one-more"), ++id), "error", "too_many_rooms");
+    check_code(co_await ask(*holders[0], request::join("one-more"), ++id), EventType::error, ErrorCode::too_many_rooms);
 
     // ...yet a newcomer is in the default room.
     auto newcomer = co_await connect_client(t.io, chatd);
     Event welcome = co_await newcomer->hello("newcomer", patience);
     INFO(welcome.line);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
     CHECK(welcome.value.at("rooms") == json::value(json::array{"lobby"}));
-    co_await expect(*newcomer, "joined", "room", "lobby");
+    co_await expect(*newcomer, EventType::joined, "room", "lobby");
     // Left (and so gone, having no history) and joined again, it is still there.
-    check_code(co_await ask(*newcomer, request::part("lobby"), ++id), "left");
-    check_code(co_await ask(*newcomer, request::join("lobby"), ++id), "joined");
-    check_code(co_await ask(*newcomer, request::say("lobby", "still here"), ++id), "message");
+    check_code(co_await ask(*newcomer, request::part("lobby"), ++id), EventType::left);
+    check_code(co_await ask(*newcomer, request::join("lobby"), ++id), EventType::joined);
+    check_code(co_await ask(*newcomer, request::say("lobby", "still here"), ++id), EventType::message);
   });
   t.run();
 }
@@ -399,24 +404,24 @@ TEST_CASE("past --max-rooms-per-ip a network's new room is too_many_rooms, its h
     // Both from 127.0.0.1: one network.
     auto a = co_await connect_client(t.io, chatd, "a");
     auto b = co_await connect_client(t.io, chatd, "b");
-    check_code(co_await ask(*a, request::join("r1"), 1), "joined");
-    check_code(co_await ask(*a, request::join("r2"), 2), "joined");
-    check_code(co_await ask(*b, request::join("r3"), 3), "joined");
+    check_code(co_await ask(*a, request::join("r1"), 1), EventType::joined);
+    check_code(co_await ask(*a, request::join("r2"), 2), EventType::joined);
+    check_code(co_await ask(*b, request::join("r3"), 3), EventType::joined);
     const json::object refused = co_await ask(*a, request::join("r4"), 4);
-    check_code(refused, "error", "too_many_rooms");
+    check_code(refused, EventType::error, ErrorCode::too_many_rooms);
     const std::string message(refused.at("message").as_string());
     CHECK(message.find("network") != std::string::npos);
     CHECK(message.find('3') != std::string::npos);
 
     // A room the network holds is still open to it, and the default room too.
-    check_code(co_await ask(*b, request::join("r1"), 5), "joined");
-    check_code(co_await ask(*a, request::part("lobby"), 6), "left");
-    check_code(co_await ask(*a, request::join("lobby"), 7), "joined");
+    check_code(co_await ask(*b, request::join("r1"), 5), EventType::joined);
+    check_code(co_await ask(*a, request::part("lobby"), 6), EventType::left);
+    check_code(co_await ask(*a, request::join("lobby"), 7), EventType::joined);
     // r1 is held while one of the network's connections is in it.
-    check_code(co_await ask(*a, request::part("r1"), 8), "left");
-    check_code(co_await ask(*a, request::join("r4"), 9), "error", "too_many_rooms");
-    check_code(co_await ask(*b, request::part("r1"), 10), "left");
-    check_code(co_await ask(*a, request::join("r4"), 11), "joined");
+    check_code(co_await ask(*a, request::part("r1"), 8), EventType::left);
+    check_code(co_await ask(*a, request::join("r4"), 9), EventType::error, ErrorCode::too_many_rooms);
+    check_code(co_await ask(*b, request::part("r1"), 10), EventType::left);
+    check_code(co_await ask(*a, request::join("r4"), 11), EventType::joined);
   });
   t.run();
 }

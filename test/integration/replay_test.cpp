@@ -13,6 +13,7 @@
 #include "async_test.hpp"
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 namespace {
@@ -61,31 +62,31 @@ void chat_session(const std::string& port) {
     ec = co_await bob.connect("127.0.0.1", port);
     REQUIRE_FALSE(ec);
     auto welcome = co_await alice.hello("alice", patience);
-    REQUIRE(welcome.type() == "welcome");
-    co_await expect(alice, "joined");
+    REQUIRE(welcome.kind() == EventType::welcome);
+    co_await expect(alice, EventType::joined);
     welcome = co_await bob.hello("bob", patience);
-    REQUIRE(welcome.type() == "welcome");
-    co_await expect(bob, "joined");
-    co_await expect(alice, "joined", "nick", "bob");
+    REQUIRE(welcome.kind() == EventType::welcome);
+    co_await expect(bob, EventType::joined);
+    co_await expect(alice, EventType::joined, "nick", "bob");
 
     auto say = request::say("lobby", "hi bob");
     say["id"] = 1;
     co_await send(alice, say);
-    co_await expect(alice, "message", "text", "hi bob");
-    co_await expect(bob, "message", "text", "hi bob");
+    co_await expect(alice, EventType::message, "text", "hi bob");
+    co_await expect(bob, EventType::message, "text", "hi bob");
     co_await send(bob, request::msg("alice", "psst"));
-    co_await expect(bob, "private");
-    co_await expect(alice, "private", "text", "psst");
+    co_await expect(bob, EventType::private_message);
+    co_await expect(alice, EventType::private_message, "text", "psst");
     co_await send_raw(bob, "not json\n");
-    co_await expect(bob, "error", "code", "bad_json");
+    co_await expect_error(bob, ErrorCode::bad_json);
     co_await send(bob, request::of_type("quit"));
-    co_await expect(bob, "bye", "reason", "quit");
+    co_await expect_bye(bob, ByeReason::quit);
     co_await expect_closed(bob);
-    co_await expect(alice, "left", "reason", "quit");
+    co_await expect(alice, EventType::left, "reason", "quit");
     json::object history = request::of_type("history");
     history["room"] = "lobby";
     co_await send(alice, history);
-    co_await expect(alice, "history");
+    co_await expect(alice, EventType::history);
     alice.finish_sending();
     co_await expect_closed(alice);
   });

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 TEST_CASE("oversized and malformed lines get errors in order while others chat on") {
@@ -17,11 +18,11 @@ TEST_CASE("oversized and malformed lines get errors in order while others chat o
     auto bad = co_await connect_client(t.io, chatd, "bad");
     auto alice = co_await connect_client(t.io, chatd, "alice");
     auto bob = co_await connect_client(t.io, chatd, "bob");
-    co_await expect(*bad, "joined");
-    co_await expect(*bad, "joined");
-    co_await expect(*alice, "joined");
-    co_await expect(*alice, "joined");
-    co_await expect(*bob, "joined");
+    co_await expect(*bad, EventType::joined);
+    co_await expect(*bad, EventType::joined);
+    co_await expect(*alice, EventType::joined);
+    co_await expect(*alice, EventType::joined);
+    co_await expect(*bob, EventType::joined);
 
     // A 5000-byte line sent in pieces, then garbage, then a good request.
     const std::string huge = R"({"type":"say","room":"lobby","text":")" + std::string(5000, 'a') + "\"}\n";
@@ -37,8 +38,8 @@ TEST_CASE("oversized and malformed lines get errors in order while others chat o
     for (;;) {
       auto e = co_await bad->next(patience);
       REQUIRE_FALSE(e.ec);
-      if (e.type() == "error") replies.push_back(str(e.value.at("code")));
-      if (e.type() == "message" && e.value.at("from") == "bad") {
+      if (e.kind() == EventType::error) replies.push_back(str(e.value.at("code")));
+      if (e.kind() == EventType::message && e.value.at("from") == "bad") {
         CHECK(e.value.at("id") == 1);
         replies.push_back(str(e.value.at("text")));
         break;
@@ -47,7 +48,7 @@ TEST_CASE("oversized and malformed lines get errors in order while others chat o
     CHECK(replies == std::vector<std::string>{"line_too_long", "bad_json", "bad_json", "bad_json", "still here"});
     // bob gets both messages, in whichever order the server took them.
     std::vector<std::string> texts;
-    for (int i = 0; i < 2; ++i) texts.push_back(str((co_await expect(*bob, "message")).at("text")));
+    for (int i = 0; i < 2; ++i) texts.push_back(str((co_await expect(*bob, EventType::message)).at("text")));
     std::sort(texts.begin(), texts.end());
     CHECK(texts == std::vector<std::string>{"hi bob", "still here"});
   });
@@ -59,7 +60,7 @@ TEST_CASE("a flood is answered with rate_limited while the connection stays") {
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto c = co_await connect_client(t.io, chatd, "flooder");
-    co_await expect(*c, "joined");
+    co_await expect(*c, EventType::joined);
     std::string burst;
     for (int i = 0; i < 30; ++i) burst += "{\"type\":\"ping\",\"id\":" + std::to_string(i) + "}\n";
     co_await send_raw(*c, burst);
@@ -68,8 +69,8 @@ TEST_CASE("a flood is answered with rate_limited while the connection stays") {
       auto e = co_await c->next(patience);
       REQUIRE_FALSE(e.ec);
       CHECK(e.value.at("id") == i);  // every reply in its place
-      if (e.type() == "pong") ++pongs;
-      else if (e.type() == "error" && e.value.at("code") == "rate_limited") ++limited;
+      if (e.kind() == EventType::pong) ++pongs;
+      else if (e.kind() == EventType::error && e.error_code() == ErrorCode::rate_limited) ++limited;
     }
     CHECK(pongs >= 4);  // the burst of 5, less the hello
     CHECK(pongs < 10);
@@ -78,7 +79,7 @@ TEST_CASE("a flood is answered with rate_limited while the connection stays") {
     asio::steady_timer wait(t.io, 500ms);
     co_await wait.async_wait(asio::use_awaitable);
     co_await send(*c, request::of_type("ping"));
-    co_await expect(*c, "pong");
+    co_await expect(*c, EventType::pong);
   });
   t.run();
 }
@@ -90,7 +91,7 @@ TEST_CASE("a burst whose replies pass the queue bound is answered in full, not c
   AsyncTest t;
   t.spawn([&]() -> asio::awaitable<void> {
     auto c = co_await connect_client(t.io, chatd, "talker");
-    co_await expect(*c, "joined");
+    co_await expect(*c, EventType::joined);
     constexpr int lines = 400;  // about 40 KB of replies
     std::string burst;
     for (int i = 0; i < lines; ++i)
@@ -101,7 +102,7 @@ TEST_CASE("a burst whose replies pass the queue bound is answered in full, not c
       auto e = co_await c->next(patience);
       INFO("reply " << i << ": " << (e.ec ? e.ec.message() : e.line));
       REQUIRE_FALSE(e.ec);
-      REQUIRE(e.type() == "message");
+      REQUIRE(e.kind() == EventType::message);
       CHECK(e.value.at("id") == i);
     }
   });
@@ -115,14 +116,14 @@ TEST_CASE("past max clients a connection gets server_full and is closed") {
     auto a = co_await connect_client(t.io, chatd, "a");
     auto b = co_await connect_client(t.io, chatd, "b");
     auto c = co_await connect_client(t.io, chatd);
-    co_await expect(*c, "error", "code", "server_full");
-    co_await expect(*c, "bye", "reason", "server_full");
+    co_await expect_error(*c, ErrorCode::server_full);
+    co_await expect_bye(*c, ByeReason::server_full);
     co_await expect_closed(*c);
     // The first two are unaffected.
     co_await send(*a, request::of_type("ping"));
-    co_await expect(*a, "joined", "nick", "a");
-    co_await expect(*a, "joined", "nick", "b");
-    co_await expect(*a, "pong");
+    co_await expect(*a, EventType::joined, "nick", "a");
+    co_await expect(*a, EventType::joined, "nick", "b");
+    co_await expect(*a, EventType::pong);
   });
   t.run();
 }
@@ -141,17 +142,16 @@ TEST_CASE("a server password is checked before anything else in hello") {
     extra["password"] = "guess";
     extra["id"] = 5;
     auto reply = co_await wrong->hello("mallory", patience, extra);
-    CHECK(reply.value.at("code") == "auth_failed");
+    CHECK(reply.error_code() == ErrorCode::auth_failed);
     CHECK(reply.value.at("id") == 5);
-    auto bye = co_await expect(*wrong, "bye");
-    CHECK(bye.at("reason") == "auth_failed");
+    auto bye = co_await expect_bye(*wrong, ByeReason::auth_failed);
     CHECK(bye.at("id") == 5);
     co_await expect_closed(*wrong);
 
     auto right = co_await connect_client(t.io, chatd);
     extra["password"] = "s3cret";
     auto welcome = co_await right->hello("alice", patience, extra);
-    CHECK(welcome.type() == "welcome");
+    CHECK(welcome.kind() == EventType::welcome);
   });
   t.run();
   ::unlink(path);

@@ -10,6 +10,7 @@
 #include <thread>
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 
 namespace {
@@ -32,7 +33,7 @@ asio::awaitable<void> wait_until(asio::io_context& io, const Condition& done) {
 // after this is missed.
 asio::awaitable<void> join(Client& client, const std::string& room) {
   co_await send(client, request::join(room));
-  Event own = co_await client.next_of("joined", patience);
+  Event own = co_await client.next_of(EventType::joined, patience);
   REQUIRE_FALSE(own.ec);
 }
 
@@ -112,7 +113,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
         Event e = co_await me->next(std::chrono::seconds(20));
         INFO("chatter " << i << ": " << (e.ec ? e.ec.message() : e.line));
         REQUIRE_FALSE(e.ec);
-        if (e.type() == "message") {
+        if (e.kind() == EventType::message) {
           const std::string room = str(e.value.at("room"));
           const auto seq = e.value.at("seq").to_number<std::uint64_t>();
           // Every message of the room, from the first on: no gap, no duplicate, no reordering.
@@ -120,10 +121,10 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
           seen.last_seq[room] = seq;
           const std::string text = str(e.value.at("text"));
           if (text.starts_with("c")) CHECK(seen.texts[room].insert(text).second);
-        } else if (e.type() == "left" && e.value.at("nick") == "slow") {
-          CHECK(e.value.at("reason") == "slow_consumer");
+        } else if (e.kind() == EventType::left && e.value.at("nick") == "slow") {
+          CHECK(leave_reason(e.value) == LeaveReason::slow_consumer);
           seen.slow_left_rooms.insert(str(e.value.at("room")));
-        } else if (e.type() == "error") {
+        } else if (e.kind() == EventType::error) {
           FAIL("a chatter under the limits got an error: " << e.line);
         }
       }
@@ -150,8 +151,8 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
       Event e = co_await flooder->next(std::chrono::seconds(20));
       REQUIRE_FALSE(e.ec);
       if (!e.value.contains("id")) continue;
-      if (e.type() == "error" && e.value.at("code") == "rate_limited") ++flood_limited;
-      else if (e.type() == "message") ++flood_accepted;
+      if (e.kind() == EventType::error && e.error_code() == ErrorCode::rate_limited) ++flood_limited;
+      else if (e.kind() == EventType::message) ++flood_accepted;
       else FAIL("unexpected reply to the flooder: " << e.line);
     }
     co_await wait_until(t.io, all_chatters_done);
@@ -177,7 +178,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
       Event e = co_await bulk->next(std::chrono::seconds(20));
       INFO(e.line.substr(0, 200));
       REQUIRE_FALSE(e.ec);
-      if (e.type() != "message") continue;
+      if (e.kind() != EventType::message) continue;
       const auto seq = e.value.at("seq").to_number<std::uint64_t>();
       CHECK(seq == last_seq + 1);
       last_seq = seq;
@@ -193,7 +194,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
     slow->set_receive_buffer(4096);
     REQUIRE_FALSE(co_await slow->connect(chatd.host(), chatd.port()));
     Event welcome = co_await slow->hello("slow", patience);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
     for (const std::string room : {"a", "b", "bulk"}) co_await join(*slow, room);
     ++ready;
     co_await wait_until(t.io, all_chatters_done);
@@ -216,7 +217,7 @@ TEST_CASE("under flooding, garbage, a slow reader and vanishing peers, chatters 
         break;
       }
       INFO(e.line);
-      CHECK(e.type() == "error");
+      CHECK(e.kind() == EventType::error);
       ++garbage_errors;
     }
   });

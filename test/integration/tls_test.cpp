@@ -19,6 +19,7 @@
 #include "async_test.hpp"
 
 using namespace corochat;
+using namespace corochat::client;
 using namespace corochat::test;
 namespace fs = std::filesystem;
 
@@ -114,7 +115,7 @@ asio::awaitable<std::unique_ptr<Client>> connect_tls(asio::io_context& io, const
   if (!nick.empty()) {
     Event welcome = co_await client->hello(nick, patience);
     INFO(welcome.line);
-    REQUIRE(welcome.type() == "welcome");
+    REQUIRE(welcome.kind() == EventType::welcome);
   }
   co_return client;
 }
@@ -133,7 +134,7 @@ asio::awaitable<void> say_and_hear(Client& from, Client& to, std::string from_ni
   const auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
-    Event e = co_await to.next_of("message", std::max(left, Millis(0)));
+    Event e = co_await to.next_of(EventType::message, std::max(left, Millis(0)));
     INFO("waiting for " << from_nick << "'s message " << text.substr(0, 40));
     REQUIRE_FALSE(e.ec);
     if (e.value.at("text") != json::value(text)) continue;
@@ -142,12 +143,21 @@ asio::awaitable<void> say_and_hear(Client& from, Client& to, std::string from_ni
   }
 }
 
-// The next event of `type`, skipping others (bounded).
-asio::awaitable<json::object> expect_of(Client& client, std::string_view type) {
-  Event e = co_await client.next_of(type, patience);
-  INFO("expected a " << type << " event; got: " << (e.ec ? e.ec.message() : e.line));
+// The next event of type `kind`, skipping others (bounded).
+asio::awaitable<json::object> expect_of(Client& client, EventType kind) {
+  Event e = co_await client.next_of(kind, patience);
+  INFO("expected a " << protocol::to_string(kind) << " event; got: " << (e.ec ? e.ec.message() : e.line));
   REQUIRE_FALSE(e.ec);
   co_return std::move(e.value);
+}
+
+// The next bye, skipping other events (bounded): it must give `reason`.
+asio::awaitable<void> next_of_bye(Client& client, ByeReason reason) {
+  const json::object bye = co_await expect_of(client, EventType::bye);
+  INFO(json::serialize(bye));
+  const json::value* sent = bye.if_contains("reason");
+  REQUIRE((sent && sent->is_string()));
+  CHECK(protocol::parse_bye_reason(sent->get_string()) == reason);
 }
 
 }  // namespace
@@ -166,7 +176,7 @@ TEST_CASE("two clients chat over TLS, and a plain client on the plain port hears
     CHECK(alice->tls_peer_fingerprint() == fingerprint_of(dir.path / "chatd.crt"));
 
     co_await say_and_hear(*alice, *bob, "alice", "hello over TLS");
-    json::object heard = co_await expect_of(*carol, "message");
+    json::object heard = co_await expect_of(*carol, EventType::message);
     CHECK(heard.at("text") == json::value("hello over TLS"));
     co_await say_and_hear(*carol, *alice, "carol", "hello in plain text");
 
@@ -176,8 +186,7 @@ TEST_CASE("two clients chat over TLS, and a plain client on the plain port hears
 
     // quit: bye, then the server closes the TLS connection.
     co_await send(*bob, request::of_type("quit"));
-    json::object bye = co_await expect_of(*bob, "bye");
-    CHECK(bye.at("reason") == "quit");
+    co_await next_of_bye(*bob, ByeReason::quit);
     co_await expect_closed(*bob);
   });
   t.run();
@@ -366,9 +375,8 @@ TEST_CASE("a stalled TLS handshake counts toward max_clients and is closed at th
     auto early = co_await connect_tls(t.io, port, trusting(dir.path / "chatd.crt"));
     Event refused = co_await early->hello("early", patience);
     INFO(refused.line);
-    CHECK(refused.type() == "error");
-    const json::value* code = refused.value.if_contains("code");
-    CHECK((code && *code == json::value("server_full")));
+    CHECK(refused.kind() == EventType::error);
+    CHECK(refused.error_code() == ErrorCode::server_full);
     early.reset();  // gone: its closing connection no longer holds a place
 
     co_await expect_closed(stalled);
@@ -391,8 +399,7 @@ TEST_CASE("SIGTERM closes TLS connections with bye and chatd exits promptly", "[
     auto ec = co_await stalled.connect("127.0.0.1", port);
     REQUIRE_FALSE(ec);
     chatd.signal(SIGTERM);
-    json::object bye = co_await expect_of(*alice, "bye");
-    CHECK(bye.at("reason") == "shutdown");
+    co_await next_of_bye(*alice, ByeReason::shutdown);
     co_await expect_closed(*alice);
     co_await expect_closed(stalled);
   });

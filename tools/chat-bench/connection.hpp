@@ -39,7 +39,7 @@ struct Connection {
   // Acknowledges received data at once (for peers that leave Nagle on).
   void quickack();
 
-  Client client;  // connects; under TLS its socket moves into `tls`
+  client::Client client;  // connects; under TLS its socket moves into `tls`
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls;
   std::unique_ptr<Protocol> protocol;
   std::vector<char> input = std::vector<char>(4096);

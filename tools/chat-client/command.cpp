@@ -49,7 +49,7 @@ bool is_member(const InputContext& context, std::string_view room) {
 
 Command say(std::string_view text, const InputContext& context) {
   if (context.current_room.empty()) return failure("no current room: /join a room first");
-  return sending(request::say(context.current_room, text));
+  return sending(client::request::say(context.current_room, text));
 }
 
 Command local(LocalAction action, std::string argument = {}) {
@@ -106,7 +106,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
     if (room.empty() || !extra.empty()) return failure("usage: /join ROOM");
     auto r = room_or_current(room, context, error);
     if (!r) return failure(error);
-    return sending(request::join(*r));
+    return sending(client::request::join(*r));
   }
   if (name == "/part") {
     std::string_view extra;
@@ -114,7 +114,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
     if (!extra.empty()) return failure("usage: /part [ROOM]");
     auto r = room_or_current(room, context, error);
     if (!r) return failure(error);
-    return sending(request::part(*r));
+    return sending(client::request::part(*r));
   }
   if (name == "/switch") {
     std::string_view extra;
@@ -155,7 +155,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
     const std::string_view nick = first_word(rest, text);
     if (nick.empty() || text.empty()) return failure("usage: /msg NICK TEXT");
     if (!protocol::is_valid_nick(nick)) return failure("bad nick \"" + std::string(nick) + "\"");
-    return sending(request::msg(nick, text));
+    return sending(client::request::msg(nick, text));
   }
   if (name == "/nick") {
     std::string_view extra;
@@ -164,7 +164,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
     if (!protocol::is_valid_nick(nick))
       return failure("bad nick \"" + std::string(nick) +
                      "\": 1-32 of A-Z a-z 0-9 _ - ., not starting with - or .");
-    auto r = request::of_type("nick");
+    auto r = client::request::of_type("nick");
     r["nick"] = nick;
     return sending(std::move(r));
   }
@@ -172,7 +172,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
     std::string_view extra;
     const std::string_view room = first_word(rest, extra);
     if (!extra.empty()) return failure("usage: /who [ROOM]");
-    auto r = request::of_type("who");
+    auto r = client::request::of_type("who");
     if (room == "*") return sending(std::move(r));  // every nick on the server
     if (room.empty() && context.current_room.empty()) return sending(std::move(r));
     auto target = room_or_current(room, context, error);
@@ -182,7 +182,7 @@ Command parse_line(std::string_view line, const InputContext& context) {
   }
   if (name == "/rooms") {
     if (!rest.empty()) return failure("usage: /rooms");
-    return sending(request::of_type("rooms"));
+    return sending(client::request::of_type("rooms"));
   }
   if (name == "/history") {
     std::string_view extra;
@@ -195,13 +195,13 @@ Command parse_line(std::string_view line, const InputContext& context) {
         return failure("usage: /history [N], N a positive number");
     }
     if (context.current_room.empty()) return failure("no current room: /join a room first");
-    auto r = request::of_type("history");
+    auto r = client::request::of_type("history");
     r["room"] = context.current_room;
     r["limit"] = limit;
     return sending(std::move(r));
   }
   if (name == "/quit") {
-    auto r = request::of_type("quit");
+    auto r = client::request::of_type("quit");
     if (!rest.empty()) r["reason"] = rest;
     return sending(std::move(r));
   }

@@ -18,8 +18,8 @@ using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr Millis first_backoff{500};
-constexpr Millis max_backoff{30000};
+constexpr client::Millis first_backoff{500};
+constexpr client::Millis max_backoff{30000};
 
 std::string_view string_field(const json::object& o, std::string_view key) {
   if (const json::value* v = o.if_contains(key); v && v->is_string()) return v->get_string();
@@ -218,7 +218,7 @@ void Session::send_paste(const std::vector<std::string>& lines) {
   if (quitting_ || finished_ || current_room_.empty()) return;
   for (const auto& line : lines) {
     Pending item;
-    item.request = request::say(current_room_, line);
+    item.request = client::request::say(current_room_, line);
     enqueue(std::move(item));
   }
 }
@@ -235,7 +235,7 @@ void Session::input_end() {
   // server has echoed everything.
   quitting_ = true;
   Pending quit;
-  quit.request = request::of_type("quit");
+  quit.request = client::request::of_type("quit");
   quit.from_input = false;
   enqueue(std::move(quit));
 }
@@ -245,7 +245,7 @@ void Session::interrupt() {
   if (++interrupts_ > 1 || !client_ || lost_ || !client_->is_open()) return finish(options_.interactive ? 0 : 130);
   quitting_ = true;
   Pending quit;
-  quit.request = request::of_type("quit");
+  quit.request = client::request::of_type("quit");
   quit.from_input = false;
   quit.tracked = false;  // not behind a request still waiting for its answer
   enqueue(std::move(quit), true);
@@ -254,10 +254,10 @@ void Session::interrupt() {
 // ---- connection -----------------------------------------------------------
 
 asio::awaitable<int> Session::run() {
-  Millis backoff = first_backoff;
+  client::Millis backoff = first_backoff;
   bool registered_once = false;
   while (!finished_) {
-    client_ = std::make_unique<Client>(io_.get_executor());
+    client_ = std::make_unique<client::Client>(io_.get_executor());
     client_->set_tls(options_.tls);
     lost_ = false;
     boost::system::error_code ec = co_await client_->connect(options_.host, options_.port);
@@ -266,7 +266,7 @@ asio::awaitable<int> Session::run() {
       extra["protocol"] = 1;
       if (!options_.password.empty()) extra["password"] = options_.password;
       if (!token_.empty()) extra["resume"] = token_;
-      Event reply = co_await client_->hello(nick_, Millis(10000), std::move(extra));
+      client::Event reply = co_await client_->hello(nick_, client::Millis(10000), std::move(extra));
       if (reply && options_.json) output_.print(reply.line);
       if (reply && reply.type() == "welcome") {
         backoff = first_backoff;
@@ -309,7 +309,7 @@ asio::awaitable<int> Session::run() {
 
 namespace {
 json::object who_request(const std::string& room) {
-  json::object r = request::of_type("who");
+  json::object r = client::request::of_type("who");
   r["room"] = room;
   return r;
 }
@@ -361,7 +361,7 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
         set_current(options_.room);
       } else {
         Pending join;
-        join.request = request::join(options_.room);
+        join.request = client::request::join(options_.room);
         join.make_current = true;
         join.from_input = false;
         front.push_back(std::move(join));
@@ -377,15 +377,15 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
     rooms_ = auto_joined;
     for (const auto& room : wanted) {
       if (contains(auto_joined, room)) continue;
-      front.push_back(bookkeeping(request::join(room)));
+      front.push_back(bookkeeping(client::request::join(room)));
     }
     for (const auto& room : auto_joined) {
       if (contains(wanted, room)) continue;
-      front.push_back(bookkeeping(request::part(room)));  // the user had left the default room
+      front.push_back(bookkeeping(client::request::part(room)));  // the user had left the default room
     }
     for (const auto& room : wanted) {
       if (!same_epoch) break;
-      json::object r = request::of_type("history");
+      json::object r = client::request::of_type("history");
       r["room"] = room;
       r["limit"] = history_limit_;
       Pending history = bookkeeping(std::move(r));
@@ -420,12 +420,12 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
 asio::awaitable<void> Session::read_loop() {
   bool pinged = false;
   while (!finished_ && !lost_) {
-    Event event = co_await client_->next(std::chrono::duration_cast<Millis>(idle_));
+    client::Event event = co_await client_->next(std::chrono::duration_cast<client::Millis>(idle_));
     if (event.ec == asio::error::timed_out) {
       if (pinged) break;  // silent through a whole ping round: the link is dead
       pinged = true;
       Pending ping;
-      ping.request = request::of_type("ping");
+      ping.request = client::request::of_type("ping");
       ping.tracked = false;
       enqueue(std::move(ping), true);
       continue;
@@ -487,7 +487,7 @@ asio::awaitable<void> Session::send_loop() {
 
 // ---- events ---------------------------------------------------------------
 
-void Session::handle(const Event& event) {
+void Session::handle(const client::Event& event) {
   const json::object& e = event.value;
   const std::string_view type = event.type();
   if (options_.json) output_.print(event.line);
@@ -516,7 +516,7 @@ void Session::handle(const Event& event) {
 
   if (type == "ping") {
     Pending pong;
-    pong.request = request::of_type("pong");
+    pong.request = client::request::of_type("pong");
     pong.tracked = false;
     enqueue(std::move(pong), true);
     return;

@@ -33,7 +33,7 @@ struct Options {
   std::string nick;
   std::string room;      // joined after welcome and made current
   std::string password;  // empty: none
-  TlsOptions tls;        // --tls, --ca, --insecure
+  client::TlsOptions tls;        // --tls, --ca, --insecure
   bool json = false;         // print raw protocol lines
   bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
   bool colour = false;
@@ -106,7 +106,7 @@ class Session {
   void wake_sender();
   void enqueue(Pending item, bool front = false);
   void on_welcome(const boost::json::object& welcome, bool reconnect);
-  void handle(const Event& event);
+  void handle(const client::Event& event);
   void update_state(const boost::json::object& event, const Pending* answered);
   void show_catch_up(const boost::json::object& history, const Pending& request);
   void show(const boost::json::object& event, const boost::json::object* request = nullptr);
@@ -123,7 +123,7 @@ class Session {
   boost::asio::io_context& io_;
   Options options_;
   Output& output_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<client::Client> client_;
   boost::asio::steady_timer wake_;           // the sender waits on it (only the sender arms it)
   boost::asio::steady_timer backoff_timer_;  // between reconnect attempts
   boost::asio::steady_timer backlog_timer_;  // the pipe reader waits on it

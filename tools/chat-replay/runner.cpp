@@ -22,7 +22,7 @@ namespace {
 constexpr std::size_t kept_lines = 5;
 
 struct ScriptedClient {
-  std::unique_ptr<Client> connection;
+  std::unique_ptr<client::Client> connection;
   std::deque<std::string> recent;  // the last lines received, for reports
 };
 
@@ -65,7 +65,7 @@ class Runner {
       case K::connect: {
         if (clients_.contains(step.client)) co_return fail(step, step.client + " is already connected");
         auto& c = clients_[step.client];
-        c.connection = std::make_unique<Client>(executor_);
+        c.connection = std::make_unique<client::Client>(executor_);
         c.connection->set_tls(options_.tls);
         auto ec = co_await c.connection->connect(options_.host, options_.port);
         if (ec) co_return fail(step, "cannot connect to " + options_.host + ":" + options_.port + ": " + ec.message());
@@ -104,7 +104,7 @@ class Runner {
         clients_.erase(it);
         co_return true;
       case K::silence: {
-        Event e = co_await client.connection->next(step.duration);
+        client::Event e = co_await client.connection->next(step.duration);
         if (e.ec == asio::error::timed_out) co_return true;
         remember(step.client, client, e);
         co_return fail(step, "nothing for " + std::to_string(step.duration.count()) + " ms",
@@ -127,7 +127,7 @@ class Runner {
     const Millis timeout = step.within.value_or(scenario_.timeout);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      Event e = co_await client.connection->next(remaining(deadline));
+      client::Event e = co_await client.connection->next(remaining(deadline));
       if (e.ec == asio::error::timed_out)
         co_return fail(step, *text, "nothing matching within " + std::to_string(timeout.count()) + " ms");
       if (!e.line.empty()) remember(step.client, client, e);
@@ -151,7 +151,7 @@ class Runner {
     const Millis timeout = step.within.value_or(scenario_.timeout);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      Event e = co_await client.connection->next(remaining(deadline));
+      client::Event e = co_await client.connection->next(remaining(deadline));
       if (e.ec == asio::error::timed_out)
         co_return fail(step, "the server closes the connection",
                        "still open after " + std::to_string(timeout.count()) + " ms");
@@ -165,20 +165,20 @@ class Runner {
     }
   }
 
-  static bool skipped(const Step& step, const Event& e) {
+  static bool skipped(const Step& step, const client::Event& e) {
     if (step.skip_all) return true;
     for (const auto& type : step.skip)
       if (e.type() == type) return true;
     return false;
   }
 
-  static std::string describe(const Event& e) {
+  static std::string describe(const client::Event& e) {
     if (!e.line.empty()) return e.line;
     if (e.ec == asio::error::eof) return "the connection closed";
     return "connection error: " + e.ec.message();
   }
 
-  void remember(const std::string& name, ScriptedClient& client, const Event& e) {
+  void remember(const std::string& name, ScriptedClient& client, const client::Event& e) {
     trace(name, '<', e.line);
     client.recent.push_back(e.line);
     if (client.recent.size() > kept_lines) client.recent.pop_front();

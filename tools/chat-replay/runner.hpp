@@ -14,7 +14,7 @@ namespace corochat::replay {
 struct RunOptions {
   std::string host = "127.0.0.1";
   std::string port = "7000";
-  TlsOptions tls;                  // --tls, --ca, --insecure
+  client::TlsOptions tls;                  // --tls, --ca, --insecure
   bool real_time = false;          // honour `pause` steps
   std::ostream* traffic = nullptr;  // --verbose: every line sent and received
 };

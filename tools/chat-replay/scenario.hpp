@@ -2,7 +2,6 @@
 // The format is documented in docs/replay.md.
 #pragma once
 
-#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,9 +9,11 @@
 #include <variant>
 #include <vector>
 
+#include "corochat/client/millis.hpp"
+
 namespace corochat::replay {
 
-using Millis = std::chrono::milliseconds;
+using client::Millis;
 
 struct Step {
   enum class Kind {
