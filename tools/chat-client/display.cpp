@@ -7,10 +7,16 @@
 #include <boost/json/value.hpp>
 
 #include "activity.hpp"
+#include "corochat/protocol/codes.hpp"
+#include "corochat/protocol/event_type.hpp"
 #include "corochat/protocol/names.hpp"
 
 namespace corochat::chat_client {
 namespace json = boost::json;
+using protocol::ByeReason;
+using protocol::ErrorCode;
+using protocol::EventType;
+using protocol::LeaveReason;
 namespace {
 
 constexpr std::string_view dim = "\x1b[2m";
@@ -133,24 +139,32 @@ std::string join_list(const json::value* list) {
 }
 
 std::string_view leave_words(std::string_view reason) {
-  if (reason == "part") return "left";
-  if (reason == "quit") return "quit";
-  if (reason == "disconnect") return "disconnected";
-  if (reason == "timeout") return "timed out";
-  if (reason == "slow_consumer") return "was dropped (too slow to read)";
-  if (reason == "replaced") return "reconnected elsewhere";
-  if (reason == "kicked") return "was kicked";
+  const std::optional<LeaveReason> known = protocol::parse_leave_reason(reason);
+  if (!known) return "left";
+  switch (*known) {
+    case LeaveReason::part: return "left";
+    case LeaveReason::quit: return "quit";
+    case LeaveReason::disconnect: return "disconnected";
+    case LeaveReason::timeout: return "timed out";
+    case LeaveReason::slow_consumer: return "was dropped (too slow to read)";
+    case LeaveReason::replaced: return "reconnected elsewhere";
+    case LeaveReason::kicked: return "was kicked";
+  }
   return "left";
 }
 
 std::string_view bye_words(std::string_view reason) {
-  if (reason == "quit") return "goodbye";
-  if (reason == "shutdown") return "the server is shutting down";
-  if (reason == "timeout") return "the server closed the connection: no activity";
-  if (reason == "auth_failed") return "wrong password";
-  if (reason == "server_full") return "the server is full";
-  if (reason == "replaced") return "your nick connected from somewhere else; this connection was closed";
-  if (reason == "registration_timeout") return "the server closed the connection: registration took too long";
+  const std::optional<ByeReason> known = protocol::parse_bye_reason(reason);
+  if (!known) return "the server closed the connection";
+  switch (*known) {
+    case ByeReason::quit: return "goodbye";
+    case ByeReason::shutdown: return "the server is shutting down";
+    case ByeReason::timeout: return "the server closed the connection: no activity";
+    case ByeReason::auth_failed: return "wrong password";
+    case ByeReason::server_full: return "the server is full";
+    case ByeReason::replaced: return "your nick connected from somewhere else; this connection was closed";
+    case ByeReason::registration_timeout: return "the server closed the connection: registration took too long";
+  }
   return "the server closed the connection";
 }
 
@@ -163,22 +177,26 @@ std::string field_of(const json::object* request, std::string_view key) {
 
 bool is_ignored(const json::object& e, const DisplayContext& c) {
   if (c.ignored.empty()) return false;
-  const std::string_view type = raw(e, "type");
+  const EventType type = protocol::event_type_of(e);
   auto ignored = [&](std::string_view key) {
     const std::string_view nick = raw(e, key);
     return !nick.empty() && c.ignored.contains(protocol::fold_nick(nick));
   };
-  if (type == "message" || type == "private") return ignored("from");
-  if (type == "joined" || type == "left") return ignored("nick");
-  if (type == "nick") return ignored("old") || ignored("new");
-  return false;
+  switch (type) {
+    case EventType::message:
+    case EventType::private_message: return ignored("from");
+    case EventType::joined:
+    case EventType::left: return ignored("nick");
+    case EventType::nick: return ignored("old") || ignored("new");
+    default: return false;
+  }
 }
 
 bool is_mention_event(const json::object& e, const DisplayContext& c) {
-  const std::string_view type = raw(e, "type");
-  if (type != "message" && type != "private") return false;
+  const EventType type = protocol::event_type_of(e);
+  if (type != EventType::message && type != EventType::private_message) return false;
   if (same_nick(raw(e, "from"), c.own_nick)) return false;
-  return type == "private" || is_mention(raw(e, "text"), c.own_nick, c.highlights);
+  return type == EventType::private_message || is_mention(raw(e, "text"), c.own_nick, c.highlights);
 }
 
 std::string sanitize(std::string_view text) {
@@ -257,85 +275,91 @@ std::string describe_error(std::string_view code, std::string_view server_messag
   auto about = [](std::string_view what, const std::string& name) {
     return name.empty() ? std::string(what) : std::string(what) + " " + name;
   };
-  if (code == "bad_json") return "the server could not read a request (not valid JSON)";
-  if (code == "bad_request") return "the server refused a malformed request: " + sanitize(server_message);
-  if (code == "unknown_type") return "the server does not know that request";
-  if (code == "line_too_long") return "that line is too long for the server";
-  if (code == "not_registered") return "not registered with the server yet";
-  if (code == "already_registered") return "already registered";
-  if (code == "auth_failed") return "wrong password";
-  if (code == "bad_nick") return about("not a valid nick:", nick);
-  if (code == "nick_taken") return nick.empty() ? "that nick is taken" : "the nick " + nick + " is taken";
-  if (code == "bad_room") return about("not a valid room name:", room);
-  if (code == "not_in_room") return room.empty() ? "not a member of that room" : "not a member of " + room;
-  if (code == "already_joined") return room.empty() ? "already in that room" : "already in " + room;
-  if (code == "no_such_nick") return nick.empty() ? "no such nick" : "nobody is called " + nick;
-  if (code == "text_too_long") return "message too long for the server";
-  if (code == "rate_limited") return "sending too fast; the server dropped a request";
-  if (code == "too_many_rooms") return "too many rooms: part one first";
-  if (code == "server_full") return "the server is full";
+  const std::optional<ErrorCode> known = protocol::parse_error_code(code);
+  if (known) {
+    switch (*known) {
+      case ErrorCode::bad_json: return "the server could not read a request (not valid JSON)";
+      case ErrorCode::bad_request: return "the server refused a malformed request: " + sanitize(server_message);
+      case ErrorCode::unknown_type: return "the server does not know that request";
+      case ErrorCode::line_too_long: return "that line is too long for the server";
+      case ErrorCode::not_registered: return "not registered with the server yet";
+      case ErrorCode::already_registered: return "already registered";
+      case ErrorCode::auth_failed: return "wrong password";
+      case ErrorCode::bad_nick: return about("not a valid nick:", nick);
+      case ErrorCode::nick_taken: return nick.empty() ? "that nick is taken" : "the nick " + nick + " is taken";
+      case ErrorCode::bad_room: return about("not a valid room name:", room);
+      case ErrorCode::not_in_room: return room.empty() ? "not a member of that room" : "not a member of " + room;
+      case ErrorCode::already_joined: return room.empty() ? "already in that room" : "already in " + room;
+      case ErrorCode::no_such_nick: return nick.empty() ? "no such nick" : "nobody is called " + nick;
+      case ErrorCode::text_too_long: return "message too long for the server";
+      case ErrorCode::rate_limited: return "sending too fast; the server dropped a request";
+      case ErrorCode::too_many_rooms: return "too many rooms: part one first";
+      case ErrorCode::server_full: return "the server is full";
+    }
+  }
   return "error " + sanitize(code) + ": " + sanitize(server_message);
 }
 
 std::string format_event(const json::object& e, const DisplayContext& c, const json::object* request) {
-  const json::value* type_value = e.if_contains("type");
-  const std::string_view type = type_value && type_value->is_string() ? std::string_view(type_value->get_string())
-                                                                      : std::string_view{};
   if (is_ignored(e, c)) return {};
-  if (type == "message") return message_line(e, c);
-  if (type == "private") return private_line(e, c);
-  if (type == "joined")
-    return paint(dim, stamp(e, c) + "-- " + str(e, "nick") + " joined " + str(e, "room"), c);
-  if (type == "left") {
-    const std::string reason = str(e, "reason");
-    std::string text = stamp(e, c) + "-- " + str(e, "nick") + " " + std::string(leave_words(reason)) + " " +
-                       str(e, "room");
-    return paint(dim, text, c);
-  }
-  if (type == "nick")
-    return paint(dim, stamp(e, c) + "-- " + str(e, "old") + " is now known as " + str(e, "new"), c);
-  if (type == "who") {
-    const std::string members = join_list(e.if_contains("members"));
-    const std::string room = str(e, "room");
-    return paint(dim, (room.empty() ? "-- online: " : "-- in " + room + ": ") + (members.empty() ? "nobody" : members),
-                 c);
-  }
-  if (type == "rooms") {
-    std::string list;
-    if (const json::value* rooms = e.if_contains("rooms"); rooms && rooms->is_array()) {
-      for (const auto& item : rooms->get_array()) {
-        if (!item.is_object()) continue;
-        if (!list.empty()) list += ", ";
-        list += str(item.get_object(), "room") + " (" + std::to_string(integer(item.get_object(), "members")) + ")";
-      }
+  switch (protocol::event_type_of(e)) {
+    case EventType::message: return message_line(e, c);
+    case EventType::private_message: return private_line(e, c);
+    case EventType::joined:
+      return paint(dim, stamp(e, c) + "-- " + str(e, "nick") + " joined " + str(e, "room"), c);
+    case EventType::left: {
+      const std::string reason = str(e, "reason");
+      std::string text = stamp(e, c) + "-- " + str(e, "nick") + " " + std::string(leave_words(reason)) + " " +
+                         str(e, "room");
+      return paint(dim, text, c);
     }
-    return paint(dim, "-- rooms: " + (list.empty() ? std::string("none") : list), c);
-  }
-  if (type == "history") {
-    std::string out;
-    std::size_t count = 0;
-    if (const json::value* messages = e.if_contains("messages"); messages && messages->is_array()) {
-      for (const auto& m : messages->get_array()) {
-        if (!m.is_object() || is_ignored(m.get_object(), c)) continue;
-        out += "\n" + message_line(m.get_object(), c);
-        ++count;
-      }
+    case EventType::nick:
+      return paint(dim, stamp(e, c) + "-- " + str(e, "old") + " is now known as " + str(e, "new"), c);
+    case EventType::who: {
+      const std::string members = join_list(e.if_contains("members"));
+      const std::string room = str(e, "room");
+      return paint(dim, (room.empty() ? "-- online: " : "-- in " + room + ": ") + (members.empty() ? "nobody" : members),
+                   c);
     }
-    return paint(dim, "-- history of " + str(e, "room") + " (" + std::to_string(count) + " messages)", c) + out;
+    case EventType::rooms: {
+      std::string list;
+      if (const json::value* rooms = e.if_contains("rooms"); rooms && rooms->is_array()) {
+        for (const auto& item : rooms->get_array()) {
+          if (!item.is_object()) continue;
+          if (!list.empty()) list += ", ";
+          list += str(item.get_object(), "room") + " (" + std::to_string(integer(item.get_object(), "members")) + ")";
+        }
+      }
+      return paint(dim, "-- rooms: " + (list.empty() ? std::string("none") : list), c);
+    }
+    case EventType::history: {
+      std::string out;
+      std::size_t count = 0;
+      if (const json::value* messages = e.if_contains("messages"); messages && messages->is_array()) {
+        for (const auto& m : messages->get_array()) {
+          if (!m.is_object() || is_ignored(m.get_object(), c)) continue;
+          out += "\n" + message_line(m.get_object(), c);
+          ++count;
+        }
+      }
+      return paint(dim, "-- history of " + str(e, "room") + " (" + std::to_string(count) + " messages)", c) + out;
+    }
+    case EventType::welcome: {
+      std::string text = "-- connected to " + str(e, "server") + " as " + str(e, "nick");
+      const std::string rooms = join_list(e.if_contains("rooms"));
+      if (!rooms.empty()) text += "; rooms: " + rooms;
+      std::string out = paint(dim, text, c);
+      if (const std::string motd = str(e, "motd"); !motd.empty()) out += "\n" + paint(dim, "-- " + motd, c);
+      return out;
+    }
+    case EventType::bye: return paint(dim, "-- " + std::string(bye_words(str(e, "reason"))), c);
+    case EventType::error:
+      return paint(red, "!! " + describe_error(str(e, "code"), str(e, "message"), request), c);
+    case EventType::ping:
+    case EventType::pong: return {};
+    case EventType::unknown: break;
   }
-  if (type == "welcome") {
-    std::string text = "-- connected to " + str(e, "server") + " as " + str(e, "nick");
-    const std::string rooms = join_list(e.if_contains("rooms"));
-    if (!rooms.empty()) text += "; rooms: " + rooms;
-    std::string out = paint(dim, text, c);
-    if (const std::string motd = str(e, "motd"); !motd.empty()) out += "\n" + paint(dim, "-- " + motd, c);
-    return out;
-  }
-  if (type == "bye") return paint(dim, "-- " + std::string(bye_words(str(e, "reason"))), c);
-  if (type == "error")
-    return paint(red, "!! " + describe_error(str(e, "code"), str(e, "message"), request), c);
-  if (type == "ping" || type == "pong") return {};
-  return paint(dim, "-- (unknown event " + sanitize(type) + ")", c);
+  return paint(dim, "-- (unknown event " + sanitize(raw(e, "type")) + ")", c);
 }
 
 std::string notice(std::string_view text, const DisplayContext& c) { return paint(dim, "-- " + std::string(text), c); }

@@ -33,7 +33,7 @@ struct Options {
   std::string nick;
   std::string room;      // joined after welcome and made current
   std::string password;  // empty: none
-  client::TlsOptions tls;        // --tls, --ca, --insecure
+  client::TlsOptions tls;    // --tls, --ca, --insecure
   bool json = false;         // print raw protocol lines
   bool interactive = false;  // a terminal: commands parsed as typed, member lists kept
   bool colour = false;
@@ -100,7 +100,16 @@ class Session {
     std::int64_t catch_up_since = 0;
   };
 
+  // What an event does to the request in flight: answers it (taken off), or
+  // reports that the flood limit dropped it and it was queued again, first.
+  struct Answer {
+    std::optional<Pending> request;
+    bool retried = false;
+  };
+
   static Pending bookkeeping(boost::json::object request);
+  static boost::json::object who_request(const std::string& room);
+  Answer take_answer(const client::Event& event);
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> send_loop();
   void wake_sender();
