@@ -13,7 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "corochat/use_tuple.hpp"
-#include "connection.hpp"
+#include "load_client.hpp"
 #include "proc_stats.hpp"
 #include "runs.hpp"
 
@@ -50,7 +50,7 @@ class Connections {
       while (next < options_.connections) {
         const std::size_t i = next++;
         const std::string room = "r" + std::to_string(i / options_.room_size);
-        auto c = std::make_unique<Connection>(
+        auto c = std::make_unique<LoadClient>(
             io_.get_executor(),
             make_protocol(options_.protocol, options_.nick_prefix + "i" + std::to_string(i), room, Role::subscriber));
         std::string error = co_await connect_and_join(*c, options_, setup_timeout);
@@ -126,7 +126,7 @@ class Connections {
 
   const Options& options_;
   asio::io_context io_{1};
-  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<LoadClient>> connections_;
   std::uint64_t errors_ = 0;
   std::string first_error_;
   double connect_s_ = 0;

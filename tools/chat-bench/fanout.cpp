@@ -16,7 +16,7 @@
 #include <boost/asio/write.hpp>
 
 #include "corochat/use_tuple.hpp"
-#include "connection.hpp"
+#include "load_client.hpp"
 #include "histogram.hpp"
 #include "payload.hpp"
 #include "proc_stats.hpp"
@@ -51,7 +51,7 @@ void log_spawn_error(std::exception_ptr e) {
 
 struct Publisher {
   explicit Publisher(asio::any_io_executor executor) : wake(executor) {}
-  std::unique_ptr<Connection> connection;
+  std::unique_ptr<LoadClient> connection;
   std::uint64_t sent = 0;
   std::uint64_t acked = 0;  // next seq subscriber 0 has not yet seen
   bool waiting = false;     // for acknowledgements, on `wake`
@@ -62,7 +62,7 @@ struct Publisher {
 
 struct Subscriber {
   explicit Subscriber(std::size_t publishers) : tracker(publishers) {}
-  std::unique_ptr<Connection> connection;
+  std::unique_ptr<LoadClient> connection;
   SubscriberTracker tracker;
   std::uint64_t last_room_seq = 0;
   std::string error;
@@ -140,21 +140,21 @@ class Fanout {
   asio::awaitable<bool> connect_all() {
     for (std::size_t i = 0; i < options_.subscribers; ++i) {
       auto s = std::make_unique<Subscriber>(options_.publishers);
-      s->connection = std::make_unique<Connection>(
+      s->connection = std::make_unique<LoadClient>(
           io_.get_executor(),
           make_protocol(options_.protocol, nick("s", i), options_.room, Role::subscriber));
       subscribers_.push_back(std::move(s));
     }
     for (std::size_t i = 0; i < options_.publishers; ++i) {
       auto p = std::make_unique<Publisher>(io_.get_executor());
-      p->connection = std::make_unique<Connection>(
+      p->connection = std::make_unique<LoadClient>(
           io_.get_executor(), make_protocol(options_.protocol, nick("p", i), options_.room, Role::publisher,
                                             options_.irc_oper));
       publishers_.push_back(std::move(p));
     }
     // Named, not built inside the co_await expression (GCC 12).
-    auto subscriber_at = [this](std::size_t i) -> Connection& { return *subscribers_[i]->connection; };
-    auto publisher_at = [this](std::size_t i) -> Connection& { return *publishers_[i]->connection; };
+    auto subscriber_at = [this](std::size_t i) -> LoadClient& { return *subscribers_[i]->connection; };
+    auto publisher_at = [this](std::size_t i) -> LoadClient& { return *publishers_[i]->connection; };
     co_await set_up(subscriber_at, subscribers_.size(), "s");
     if (!setup_error_.empty()) co_return false;
     co_await set_up(publisher_at, publishers_.size(), "p");
@@ -194,7 +194,7 @@ class Fanout {
   // ---- publishers -----------------------------------------------------------
   asio::awaitable<void> publish(std::size_t index) {
     Publisher& p = *publishers_[index];
-    Connection& c = *p.connection;
+    LoadClient& c = *p.connection;
     std::vector<char> payload(options_.payload);
     std::string batch;
     const std::string_view payload_view(payload.data(), payload.size());
@@ -269,7 +269,7 @@ class Fanout {
 
   asio::awaitable<void> drain_publisher(std::size_t index) {
     Publisher& p = *publishers_[index];
-    Connection& c = *p.connection;
+    LoadClient& c = *p.connection;
     c.input.resize(64 * 1024);
     PublisherEvents events(p);
     for (;;) {
@@ -328,7 +328,7 @@ class Fanout {
 
   asio::awaitable<void> receive(std::size_t index) {
     Subscriber& s = *subscribers_[index];
-    Connection& c = *s.connection;
+    LoadClient& c = *s.connection;
     // Big reads: one system call brings hundreds of deliveries.
     c.input.resize(std::max<std::size_t>(c.input.size(), 128 * 1024));
     SubscriberEvents events(*this, s, index == 0 && options_.window > 0);

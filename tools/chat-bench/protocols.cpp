@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "corochat/protocol/event_type.hpp"
+
 namespace corochat::bench {
 namespace json = boost::json;
 namespace {
@@ -88,18 +90,20 @@ class Corochat final : public Protocol {
       const json::value* v = event.if_contains(name);
       return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
     };
-    const std::string_view type = field("type");
-    if (type == "welcome") {
-      events.registered();
-    } else if (type == "joined") {
-      if (field("nick") == nick_ && field("room") == room_) events.joined();
-    } else if (type == "message") {
-      const json::value* seq = event.if_contains("seq");
-      events.delivery(field("text"), seq && seq->is_int64() ? static_cast<std::uint64_t>(seq->get_int64()) : 0);
-    } else if (type == "error" || type == "bye") {
-      events.error(line);
-    } else if (type == "ping") {
-      events.reply("{\"type\":\"pong\"}\n");
+    switch (protocol::event_type_of(event)) {
+      case protocol::EventType::welcome: events.registered(); break;
+      case protocol::EventType::joined:
+        if (field("nick") == nick_ && field("room") == room_) events.joined();
+        break;
+      case protocol::EventType::message: {
+        const json::value* seq = event.if_contains("seq");
+        events.delivery(field("text"), seq && seq->is_int64() ? static_cast<std::uint64_t>(seq->get_int64()) : 0);
+        break;
+      }
+      case protocol::EventType::error:
+      case protocol::EventType::bye: events.error(line); break;
+      case protocol::EventType::ping: events.reply("{\"type\":\"pong\"}\n"); break;
+      default: break;
     }
   }
 

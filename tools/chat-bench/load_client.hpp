@@ -1,5 +1,5 @@
-// One bench connection: a socket from the client library, a protocol
-// adapter, and the bytes read but not yet parsed.
+// A load client: one bench connection, made of a socket from the client
+// library, a protocol adapter, and the bytes read but not yet parsed.
 #pragma once
 
 #include <chrono>
@@ -17,8 +17,8 @@
 
 namespace corochat::bench {
 
-struct Connection {
-  Connection(boost::asio::any_io_executor executor, std::unique_ptr<Protocol> protocol)
+struct LoadClient {
+  LoadClient(boost::asio::any_io_executor executor, std::unique_ptr<Protocol> protocol)
       : client(std::move(executor)), protocol(std::move(protocol)) {}
 
   // The TCP socket: the client's, or under TLS the one the TLS stream took over.
@@ -50,7 +50,7 @@ struct Connection {
 // Connects, registers (as the protocol's nick) and joins the connection's room, within
 // `timeout`. Returns an empty string on success, else what went wrong.
 // Bytes read past the join stay in `input`.
-boost::asio::awaitable<std::string> connect_and_join(Connection& connection, const Options& options,
+boost::asio::awaitable<std::string> connect_and_join(LoadClient& connection, const Options& options,
                                                      std::chrono::milliseconds timeout);
 
 }  // namespace corochat::bench

@@ -1,5 +1,5 @@
 #include "corochat/use_tuple.hpp"
-#include "connection.hpp"
+#include "load_client.hpp"
 
 #include <cstring>
 
@@ -65,17 +65,17 @@ bool is_address(const std::string& host) {
 
 }  // namespace
 
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Connection::write(asio::const_buffer bytes) {
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> LoadClient::write(asio::const_buffer bytes) {
   if (tls) co_return co_await asio::async_write(*tls, bytes, use_tuple);
   co_return co_await asio::async_write(client.socket(), bytes, use_tuple);
 }
 
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Connection::read_some(asio::mutable_buffer space) {
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> LoadClient::read_some(asio::mutable_buffer space) {
   if (tls) co_return co_await tls->async_read_some(space, use_tuple);
   co_return co_await client.socket().async_read_some(space, use_tuple);
 }
 
-void Connection::parse_input(Events& events) {
+void LoadClient::parse_input(Events& events) {
   const std::size_t used = protocol->parse(unparsed(), events);
   if (used > 0) {
     std::memmove(input.data(), input.data() + used, input_size - used);
@@ -83,18 +83,18 @@ void Connection::parse_input(Events& events) {
   }
 }
 
-asio::mutable_buffer Connection::read_space() {
+asio::mutable_buffer LoadClient::read_space() {
   if (input_size == input.size()) input.resize(input.size() * 2);
   return asio::buffer(input.data() + input_size, input.size() - input_size);
 }
 
-void Connection::quickack() {
+void LoadClient::quickack() {
   if (!use_quickack) return;
   int one = 1;
   ::setsockopt(socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
-asio::awaitable<std::string> connect_and_join(Connection& c, const Options& options,
+asio::awaitable<std::string> connect_and_join(LoadClient& c, const Options& options,
                                               std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   c.use_quickack = options.quickack;
