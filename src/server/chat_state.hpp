@@ -74,6 +74,8 @@ struct StateConfig {
   // What welcome advertises: chatd derives it from its whole configuration
   // (advertised_limits()), since the connection limits are not the state's.
   protocol::AdvertisedLimits limits;
+
+  bool operator==(const StateConfig&) const = default;
 };
 
 // One line for a list of recipients: the line is shared, never copied.

@@ -77,6 +77,8 @@ struct ConnectionLimits {
   Duration registration{std::chrono::seconds(30)};
   // Time a closing connection has to flush its queue, at quit or shutdown.
   Duration close_grace{std::chrono::seconds(5)};
+
+  bool operator==(const ConnectionLimits&) const = default;
 };
 
 // TLS on its own port (the listener); off unless a certificate and key are
@@ -89,6 +91,8 @@ struct TlsListenerConfig {
   // Time a new connection has to finish its handshake; ranges::at_least_one ms.
   Duration handshake_timeout{std::chrono::seconds(10)};
   bool enabled() const { return !cert_file.empty(); }
+
+  bool operator==(const TlsListenerConfig&) const = default;
 };
 
 struct ServerConfig {
