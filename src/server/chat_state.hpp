@@ -27,20 +27,36 @@ using Network = std::array<std::uint8_t, 16>;
 using protocol::SharedLine;
 using protocol::Timestamp;
 
+// What the state machine enforces. Every field is a setting of chatd's
+// (server::ServerConfig::state, where the command line and its ranges are);
+// the defaults below are chatd's defaults.
 struct StateConfig {
+  // Announced in welcome.server; chatd sets "chatd/<version>".
   std::string server_name = "chatd/0.1.0";
+  // Announced in welcome.epoch: chatd draws a random one at start, so a
+  // client can tell that a restarted server's seqs began again.
   std::string epoch = "0";
-  std::string default_room = "lobby";  // empty: no default room
+  // The room every client joins on hello; empty: none. Always kept, even
+  // when empty, and outside max_rooms and max_rooms_per_network.
+  std::string default_room = "lobby";
+  // Longest say/msg text, in bytes (text_too_long past it).
   std::size_t max_text = 4096;
-  std::size_t history = 100;  // messages kept per room
-  std::size_t max_rooms = 1000;  // the default room aside: it is always kept
+  // Messages kept per room, for history and resume.
+  std::size_t history = 100;
+  // Rooms kept, with members or history; past it a join of a new room gets
+  // too_many_rooms.
+  std::size_t max_rooms = 1000;
+  // Rooms one connection may be in at once.
   std::size_t max_rooms_per_client = 50;
-  // Rooms (the default room aside) in which one network has members; 0: no
-  // limit. Without it a few addresses can fill all max_rooms with members.
+  // Rooms in which one network has members; 0: no limit. Without it a few
+  // addresses can fill all max_rooms with members.
   std::size_t max_rooms_per_network = 100;
+  // Open connections; the next gets server_full. chatd's listener enforces
+  // it (with the descriptor limit) and gives the state machine SIZE_MAX.
   std::size_t max_clients = 10000;
-  // A history reply is cut (oldest messages first) to stay under this, so that
-  // asking for history never overflows the asker's own outgoing queue.
+  // Bytes of one history reply, a line's '\n' included: older messages are
+  // left out past it, so that asking for history never overflows the asker's
+  // own outgoing queue. chatd derives it from the queue: reply_byte_cap().
   std::size_t max_reply_bytes = 256 * 1024;
   // Bytes of `history`, `who` and `rooms` replies a connection may draw: on
   // average reply_rate a second, reply_burst at once (a client catching up on
@@ -51,9 +67,15 @@ struct StateConfig {
   // Seqs of forgotten rooms remembered, so a re-created room continues its
   // numbering; past this many, they are dropped and the epoch changes.
   std::size_t remembered_rooms = 10000;
+  // Required in hello when set (auth_failed, then bye, otherwise).
   std::optional<std::string> password;
+  // Sent in welcome when not empty.
   std::string motd;
-  protocol::AdvertisedLimits limits;  // what welcome advertises
+  // What welcome advertises: chatd derives it from its whole configuration
+  // (advertised_limits()), since the connection limits are not the state's.
+  protocol::AdvertisedLimits limits;
+
+  bool operator==(const StateConfig&) const = default;
 };
 
 // One line for a list of recipients: the line is shared, never copied.

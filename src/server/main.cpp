@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::cout << "chatd " COROCHAT_VERSION " (protocol 1)\n";
     return 0;
   }
-  log::set_level(cl.options.log_level);
+  log::set_level(cl.config.log_level);
   std::signal(SIGPIPE, SIG_IGN);
 
   // One descriptor per connection: take all the system allows, and keep the
@@ -41,17 +41,17 @@ int main(int argc, char** argv) {
   {
     const std::size_t limit = descriptors::raise_limit();
     const std::size_t reserved = descriptors::in_use() + 5 + 2 + 1 + 16;
-    const std::size_t wanted = cl.options.state.max_clients;
-    const auto budget = descriptors::fit(limit, reserved, wanted, cl.options.max_refusing);
+    const std::size_t wanted = cl.config.state.max_clients;
+    const auto budget = descriptors::fit(limit, reserved, wanted, cl.config.max_refusing);
     if (budget.max_clients < wanted)
       log::warn("max_clients lowered from ", wanted, " to ", budget.max_clients, ": the descriptor limit is ", limit,
                 " (RLIMIT_NOFILE; raise it with ulimit -n, or LimitNOFILE= under systemd)");
-    cl.options.state.max_clients = budget.max_clients;
-    cl.options.max_refusing = budget.max_refusing;
+    cl.config.state.max_clients = budget.max_clients;
+    cl.config.max_refusing = budget.max_refusing;
   }
 
-  cl.options.state.server_name = "chatd/" COROCHAT_VERSION;
-  cl.options.state.epoch = [] {
+  cl.config.state.server_name = "chatd/" COROCHAT_VERSION;
+  cl.config.state.epoch = [] {
     std::random_device source;
     char text[17];
     std::snprintf(text, sizeof text, "%08x%08x", source(), source());
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
 
   try {
     boost::asio::io_context io(1);
-    Server server(io, cl.options);
+    Server server(io, cl.config);
     server.start();
     for (const auto& endpoint : server.local_endpoints()) {
       // Always printed: scripts and tests read the port from this line.

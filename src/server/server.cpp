@@ -27,19 +27,19 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr std::size_t inbox_capacity = 4096;
 // A refused connection is let go once its peer has acknowledged the two
-// lines, within this grace; no more than ServerOptions::max_refusing are told
+// lines, within this grace; no more than ServerConfig::max_refusing are told
 // at once (the rest are just closed).
 constexpr auto refusal_grace = std::chrono::seconds(2);
 constexpr auto refusal_poll_limit = std::chrono::milliseconds(50);
 constexpr auto repeated_warning_interval = std::chrono::seconds(10);
 
-AdmissionConfig admission_config(const ServerOptions& options) {
+AdmissionConfig admission_config(const ServerConfig& options) {
   AdmissionConfig config = options.admission;
   config.max_clients = options.state.max_clients;
   return config;
 }
 
-StateConfig broadcaster_config(const ServerOptions& options) {
+StateConfig broadcaster_config(const ServerConfig& options) {
   StateConfig config = options.state;
   config.max_clients = SIZE_MAX;  // the listener's to enforce
   return config;
@@ -91,7 +91,7 @@ class Uncount {
 };
 }
 
-Server::Server(asio::io_context& io, ServerOptions options)
+Server::Server(asio::io_context& io, ServerConfig options)
     : io_(io),
       options_(std::move(options)),
       signals_(io, SIGINT, SIGTERM),
@@ -264,7 +264,7 @@ asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket
   const ClientId id = next_client_++;
   const Network network = ticket.key();  // read before the session takes the ticket
   auto session =
-      std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.session, std::move(ticket));
+      std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.connection, std::move(ticket));
   Inbound opened{Inbound::Kind::opened, id, session, {}, {}, network};
   co_await post(inbox_, std::move(opened));
   session->start();

@@ -16,16 +16,16 @@
 
 #include "server/admission.hpp"
 #include "server/broadcaster.hpp"
+#include "server/config.hpp"
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"
-#include "server/options.hpp"
 
 namespace corochat::server {
 
 class Server {
  public:
   // Binds the listening sockets; throws if that fails.
-  Server(boost::asio::io_context& io, ServerOptions options);
+  Server(boost::asio::io_context& io, ServerConfig options);
 
   // Starts accepting; the io_context's run() returns after shutdown.
   void start();
@@ -49,7 +49,7 @@ class Server {
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
 
   boost::asio::io_context& io_;
-  ServerOptions options_;
+  ServerConfig options_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
   boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any

@@ -32,7 +32,7 @@
 #include "server/request_reader.hpp"
 #include "server/inbox.hpp"
 #include "server/log.hpp"
-#include "server/options.hpp"
+#include "server/config.hpp"
 #include "server/transport.hpp"
 
 namespace corochat::server {
@@ -58,7 +58,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  public:
   using Clock = std::chrono::steady_clock;
 
-  Session(Stream stream, ClientId id, Inbox& inbox, const SessionLimits& limits, AdmissionTicket admission = {})
+  Session(Stream stream, ClientId id, Inbox& inbox, const ConnectionLimits& limits, AdmissionTicket admission = {})
       : stream_(std::move(stream)),
         id_(id),
         peer_(transport::peer_name(stream_)),
@@ -583,7 +583,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   // What the handler reader keeps between reads; the coroutine reader keeps
   // it in its frame.
   struct HandlerReader {
-    HandlerReader(const SessionLimits& limits, Clock::time_point now)
+    HandlerReader(const ConnectionLimits& limits, Clock::time_point now)
         : requests(limits.max_line, limits.flood_rate, limits.flood_burst, now) {}
     RequestReader requests;
     Clock::time_point throttled_until{};  // set: input that made no request spent the budget
@@ -591,7 +591,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     bool resume_posted = false;  // resume_reader has queued read_when_allowed
   };
   struct NoReader {
-    NoReader(const SessionLimits&, Clock::time_point) {}
+    NoReader(const ConnectionLimits&, Clock::time_point) {}
   };
 
   // The watchdog's timer, and so its pending wait, hold the io_context's own
@@ -611,7 +611,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   ClientId id_;
   std::string peer_;
   Inbox& inbox_;
-  const SessionLimits& limits_;
+  const ConnectionLimits& limits_;
 
   // Lines not yet written start at queue_head_; a vector, not a deque, so an
   // idle connection's empty queue holds no memory.

@@ -7,7 +7,7 @@
 namespace corochat::server {
 namespace ssl = boost::asio::ssl;
 
-std::shared_ptr<ssl::context> load_tls_context(const TlsOptions& options) {
+std::shared_ptr<ssl::context> load_tls_context(const TlsListenerConfig& options) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);

@@ -46,8 +46,8 @@ TEST_CASE("chatd refuses limits that would make every client slow or every line 
       {{"--max-text", "3074457345618258603"}, "bad value for --max-text"},
       {{"--flood-rate", "9223372036854775808"}, "bad value for --flood-rate"},
       {{"--max-rooms-per-client", "18446744073709551615"}, "bad value for --max-rooms-per-client"},
-      {{"--max-clients", "0"}, "bad value for --max-clients"},
-      {{"--reply-burst", "0"}, "bad value for --reply-burst"},
+      {{"--max-clients", "0"}, "--max-clients must be at least 1"},
+      {{"--reply-burst", "0"}, "--reply-burst must be at least 1 byte"},
   };
   for (const auto& c : cases) {
     const ProgramRun run = run_chatd(c.args);

@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "corochat/protocol/codes.hpp"
+#include "corochat/protocol/framer.hpp"
 #include "corochat/protocol/request.hpp"
 
 namespace corochat::protocol {
@@ -25,15 +26,19 @@ using SharedLine = std::shared_ptr<const std::string>;
 // Milliseconds since the Unix epoch, stamped by the server.
 using Timestamp = std::int64_t;
 
-// The limits a server advertises in `welcome.limits`.
+// The limits a server advertises in `welcome.limits`. chatd fills them from
+// its configuration (server::advertised_limits); these defaults are what its
+// default configuration advertises.
 struct AdvertisedLimits {
-  std::int64_t max_line = 16384;
+  std::int64_t max_line = static_cast<std::int64_t>(default_max_line);
   std::int64_t max_text = 4096;
   std::int64_t rate = 10;
   std::int64_t burst = 20;
   std::int64_t history = 100;
   std::int64_t idle = 120;
   std::int64_t max_rooms_per_client = 50;
+
+  bool operator==(const AdvertisedLimits&) const = default;
 };
 
 struct WelcomeInfo {

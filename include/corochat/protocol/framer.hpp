@@ -12,9 +12,13 @@
 
 namespace corochat::protocol {
 
+// The longest request line, in bytes, chatd takes unless --max-line says
+// otherwise: its ServerConfig default and what its welcome then advertises.
+inline constexpr std::size_t default_max_line = 16384;
+
 class LineFramer {
  public:
-  explicit LineFramer(std::size_t max_line) : max_line_(max_line) {}
+  explicit LineFramer(std::size_t max_line = default_max_line) : max_line_(max_line) {}
 
   // Feeds one chunk. For every complete, non-empty line calls
   // `sink.on_line(std::string_view)` (the '\n' and one trailing '\r' removed);
