@@ -4,20 +4,19 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "corochat/protocol/request.hpp"
 #include "server/chat_state.hpp"
 
 namespace corochat::server {
 
-// The broadcaster's handle on one connection; the session behind it owns the
-// socket, the outgoing queue and the coroutines that drain them.
+// The broadcaster's handle on one connection; the connection behind it owns
+// the socket, the outgoing queue and the reader and writer that use them.
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -73,12 +72,14 @@ struct Inbound {
 
 using Inbox = boost::asio::experimental::channel<void(boost::system::error_code, Inbound)>;
 
-// Sends one message to the broadcaster, waiting while the inbox is full.
+// Tells the broadcaster one message, waiting while the inbox is full. The
+// token says how the sender goes on: a completion handler
+// (`[](boost::system::error_code) {...}`) or, in a coroutine, `use_tuple`.
 // The message is built by the caller in its own statement: GCC 12 mishandles
 // braced temporaries inside a co_await expression (they get copied bitwise).
-inline auto post(Inbox& inbox, Inbound message) {
-  return inbox.async_send(boost::system::error_code(), std::move(message),
-                          boost::asio::as_tuple(boost::asio::use_awaitable));
+template <class CompletionToken>
+auto tell(Inbox& inbox, Inbound message, CompletionToken&& token) {
+  return inbox.async_send(boost::system::error_code(), std::move(message), std::forward<CompletionToken>(token));
 }
 
 }  // namespace corochat::server

@@ -56,3 +56,23 @@ class Throttle {
 };
 
 }  // namespace corochat::server::log
+
+#include <exception>
+
+namespace corochat::server {
+
+// Logs what escapes a coroutine instead of dropping it silently (asio#1111).
+inline auto log_failure(const char* what) {
+  return [what](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      log::error(what, " failed: ", e.what());
+    } catch (...) {
+      log::error(what, " failed");
+    }
+  };
+}
+
+}  // namespace corochat::server

@@ -12,11 +12,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "corochat/protocol/events.hpp"
+#include "corochat/use_tuple.hpp"
+#include "server/connection/plain_connection.hpp"
+#include "server/connection/tls_connection.hpp"
 #include "server/log.hpp"
-#include "server/session.hpp"
 #include "server/tls.hpp"
 
 namespace corochat::server {
@@ -263,11 +266,11 @@ template <class Stream>
 asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket) {
   const ClientId id = next_client_++;
   const Network network = ticket.key();  // read before the session takes the ticket
-  auto session =
-      std::make_shared<Session<Stream>>(std::move(stream), id, inbox_, options_.connection, std::move(ticket));
-  Inbound opened{Inbound::Kind::opened, id, session, {}, {}, network};
-  co_await post(inbox_, std::move(opened));
-  session->start();
+  std::shared_ptr<ConnectionCore> connection =
+      make_connection(std::move(stream), id, inbox_, options_.connection, std::move(ticket));
+  Inbound opened{Inbound::Kind::opened, id, connection, {}, {}, network};
+  co_await tell(inbox_, std::move(opened), use_tuple);
+  connection->start();
 }
 
 asio::awaitable<void> Server::wait_for_reload() {
@@ -365,7 +368,7 @@ asio::awaitable<void> Server::wait_for_signal() {
   for (auto& acceptor : tls_acceptors_) acceptor->close(ignored);
   for (tcp::socket* socket : handshake_sockets_) socket->close(ignored);
   Inbound shutdown{Inbound::Kind::shutdown, 0, nullptr, {}, {}};
-  co_await post(inbox_, std::move(shutdown));
+  co_await tell(inbox_, std::move(shutdown), use_tuple);
 
   // A second signal while connections drain stops waiting for them. One in
   // the first second is the echo of the first (timeout(1) and process-group

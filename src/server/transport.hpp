@@ -1,5 +1,6 @@
-// The few things a session needs from its stream beyond reading and writing.
-// Overloads per stream type keep the session code the same for every transport.
+// The few things a connection needs from its socket beyond reading and
+// writing, as overloads per stream type, and the thread's shared buffers of
+// the plain TCP driver.
 #pragma once
 
 #include <array>
@@ -69,12 +70,6 @@ inline std::size_t unacknowledged_bytes(boost::asio::ssl::stream<boost::asio::ip
   return unacknowledged_bytes(stream.next_layer());
 }
 
-// The same for the coroutine writer, which every stream type shares.
-inline boost::asio::awaitable<void> finish_sending(boost::asio::ip::tcp::socket& socket) {
-  shutdown_sending(socket);
-  co_return;
-}
-
 // TLS says it with close_notify, then waits for the peer's. The reader keeps
 // reading meanwhile (Asio's TLS stream lets the two share the socket), and the
 // session's close grace bounds the wait: a peer that never answers is closed.
@@ -102,14 +97,9 @@ inline std::string peer_name(const boost::asio::ip::tcp::socket& socket) {
 }
 
 // Plain TCP sockets are read the reactor way: wait until bytes are there, then
-// read them into one buffer shared by every session on the thread, so an idle
-// connection holds no read buffer. A stream that buffers internally (TLS)
+// read them into one buffer shared by every connection on the thread, so an
+// idle connection holds no read buffer. A stream that buffers internally (TLS)
 // cannot be read that way and keeps its own buffer with async_read_some.
-template <class Stream>
-inline constexpr bool reads_when_ready = false;
-template <>
-inline constexpr bool reads_when_ready<boost::asio::ip::tcp::socket> = true;
-
 // The thread's read buffer. Only valid until the reader next suspends: the
 // framer copies out an unfinished line, and parsed requests own their strings.
 inline std::span<char> thread_read_buffer() {
@@ -119,11 +109,6 @@ inline std::span<char> thread_read_buffer() {
 
 // Plain TCP sockets are written with one sendmsg of as many queued lines as
 // IOV_MAX allows (Asio's own gathered writes stop at 64 buffers).
-template <class Stream>
-inline constexpr bool writes_directly = false;
-template <>
-inline constexpr bool writes_directly<boost::asio::ip::tcp::socket> = true;
-
 inline constexpr std::size_t max_write_lines = 1024;  // IOV_MAX on Linux
 
 // The thread's iovec array for those writes; filled and used without suspending.
