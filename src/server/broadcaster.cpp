@@ -29,12 +29,13 @@ std::string random_token() {
 
 }  // namespace
 
-Broadcaster::Broadcaster(Inbox& inbox, StateConfig config)
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, WallClock now)
     : inbox_(inbox),
+      now_(std::move(now)),
       state_(std::move(config), random_token),
       presence_timer_(inbox.get_executor()) {}
 
-Timestamp Broadcaster::now() {
+Timestamp Broadcaster::system_time() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
@@ -129,20 +130,20 @@ void Broadcaster::on(Inbound& in) {
       held_.erase(id);
       if (auto it = connections_.find(id); it != connections_.end()) {
         log::info("disconnect ", it->second.connection->peer(), " id=", id, ": ", in.detail);
-        apply(state_.disconnect(id, LeaveReason::disconnect, now()));
+        apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
         it->second.connection->close_after_flush();
       }
       return;
     case Inbound::Kind::closed:
       held_.erase(id);
-      apply(state_.disconnect(id, LeaveReason::disconnect, now()));
+      apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
       if (auto it = connections_.find(id); it != connections_.end()) forget(it);
       return;
     case Inbound::Kind::idle:
       apply(state_.idle(id));
       return;
     case Inbound::Kind::timed_out:
-      apply(state_.timed_out(id, now()));
+      apply(state_.timed_out(id, now_()));
       return;
     case Inbound::Kind::registration_deadline:
       apply(state_.registration_expired(id));
@@ -170,7 +171,7 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
       return;
     }
     if (auto* request = std::get_if<protocol::Request>(&items[next]))
-      apply(state_.handle(id, *request, now()));
+      apply(state_.handle(id, *request, now_()));
     else
       apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
   }
@@ -203,7 +204,7 @@ void Broadcaster::apply(Effects effects) {
       log::info("disconnect ", it->second.connection->peer(), " id=", slow, ": slow consumer");
       it->second.connection->abort();
     }
-    effects = state_.disconnect(slow, LeaveReason::slow_consumer, now());
+    effects = state_.disconnect(slow, LeaveReason::slow_consumer, now_());
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -18,12 +19,19 @@ namespace corochat::server {
 
 class Broadcaster {
  public:
+  // What stamps `ts` on events: milliseconds since the Unix epoch.
+  using WallClock = std::function<Timestamp()>;
+  static Timestamp system_time();
+
   // max_clients is the listener's to enforce (Admission), before a connection
   // reaches the broadcaster: give this one a config without it.
-  Broadcaster(Inbox& inbox, StateConfig config);
+  Broadcaster(Inbox& inbox, StateConfig config, WallClock now = system_time);
 
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
+
+  // How long a join or leave told to the other members may wait for company.
+  static constexpr std::chrono::milliseconds presence_delay{5};
 
   struct Stats {
     std::size_t connections;  // open sockets, closing ones included
@@ -54,11 +62,9 @@ class Broadcaster {
   // written: enough to gather a burst of requests into one write per
   // recipient, few enough that the first of them is not kept waiting.
   static constexpr int max_messages_per_flush = 256;
-  // How long a join or leave told to the other members may wait for company.
-  static constexpr std::chrono::milliseconds presence_delay{5};
-  static Timestamp now();
 
   Inbox& inbox_;
+  WallClock now_;
   ChatState state_;
   Connections connections_;
   // The rest of a batch whose connection had no room for more replies.
