@@ -76,7 +76,7 @@ class Broadcaster {
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
   std::vector<Entry*> to_flush_;           // delivered to since the last flush
   std::vector<Entry*> presence_to_flush_;  // told only of joins and leaves since
-  boost::asio::steady_timer presence_timer_;  // runs while presence_to_flush_ is not empty
+  boost::asio::steady_timer presence_timer_;  // armed when presence_to_flush_ gets its first entry
   bool shutting_down_ = false;
 };
 
