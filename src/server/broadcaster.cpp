@@ -29,12 +29,13 @@ std::string random_token() {
 
 }  // namespace
 
-Broadcaster::Broadcaster(Inbox& inbox, StateConfig config)
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, WallClock now)
     : inbox_(inbox),
+      now_(std::move(now)),
       state_(std::move(config), random_token),
       presence_timer_(inbox.get_executor()) {}
 
-Timestamp Broadcaster::now() {
+Timestamp Broadcaster::system_time() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
@@ -58,27 +59,27 @@ asio::awaitable<void> Broadcaster::run() {
   }
 }
 
-void Broadcaster::list_to_flush(const std::shared_ptr<Connection>& connection, bool presence) {
+void Broadcaster::list_to_flush(Entry& entry, bool presence) {
   if (!presence) {
-    if (connection->flush_listed) return;
-    connection->flush_listed = true;
-    to_flush_.push_back(connection);
+    if (entry.flush_listed) return;
+    entry.flush_listed = true;
+    to_flush_.push_back(&entry);
     return;
   }
-  if (connection->presence_listed) return;
-  connection->presence_listed = true;
-  presence_to_flush_.push_back(connection);
+  if (entry.presence_listed) return;
+  entry.presence_listed = true;
+  presence_to_flush_.push_back(&entry);
   if (presence_to_flush_.size() > 1) return;  // the timer runs already
   presence_timer_.expires_after(presence_delay);
   presence_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) flush_presence();  // aborted only when the broadcaster is gone
+    if (!ec) flush_presence();  // aborted when re-armed, or when the broadcaster is gone
   });
 }
 
 void Broadcaster::flush_delivered() {
-  for (auto& connection : to_flush_) {
-    connection->flush_listed = false;
-    connection->flush();
+  for (Entry* entry : to_flush_) {
+    entry->flush_listed = false;
+    entry->connection->flush();
   }
   to_flush_.clear();
 }
@@ -86,19 +87,28 @@ void Broadcaster::flush_delivered() {
 // A connection flushed meanwhile for other lines took its presence lines
 // along; flushing it again finds nothing to write.
 void Broadcaster::flush_presence() {
-  std::vector<std::shared_ptr<Connection>> due;
+  std::vector<Entry*> due;
   due.swap(presence_to_flush_);
-  for (auto& connection : due) {
-    connection->presence_listed = false;
-    connection->flush();
+  for (Entry* entry : due) {
+    entry->presence_listed = false;
+    entry->connection->flush();
   }
+}
+
+// The session is done: nothing is flushed to it any more, and the lists must
+// not keep pointing at its entry.
+void Broadcaster::forget(Connections::iterator it) {
+  Entry* entry = &it->second;
+  if (entry->flush_listed) std::erase(to_flush_, entry);
+  if (entry->presence_listed) std::erase(presence_to_flush_, entry);
+  connections_.erase(it);
 }
 
 void Broadcaster::on(Inbound& in) {
   const ClientId id = in.client;
   switch (in.kind) {
     case Inbound::Kind::opened: {
-      connections_.emplace(id, in.connection);
+      connections_.emplace(id, Entry{in.connection});
       log::info("connect ", in.connection->peer(), " id=", id);
       if (shutting_down_) {
         in.connection->deliver(protocol::serialize_line(protocol::event::bye(protocol::ByeReason::shutdown)));
@@ -119,21 +129,21 @@ void Broadcaster::on(Inbound& in) {
     case Inbound::Kind::input_ended:
       held_.erase(id);
       if (auto it = connections_.find(id); it != connections_.end()) {
-        log::info("disconnect ", it->second->peer(), " id=", id, ": ", in.detail);
-        apply(state_.disconnect(id, LeaveReason::disconnect, now()));
-        it->second->close_after_flush();
+        log::info("disconnect ", it->second.connection->peer(), " id=", id, ": ", in.detail);
+        apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
+        it->second.connection->close_after_flush();
       }
       return;
     case Inbound::Kind::closed:
       held_.erase(id);
-      apply(state_.disconnect(id, LeaveReason::disconnect, now()));
-      connections_.erase(id);
+      apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
+      if (auto it = connections_.find(id); it != connections_.end()) forget(it);
       return;
     case Inbound::Kind::idle:
       apply(state_.idle(id));
       return;
     case Inbound::Kind::timed_out:
-      apply(state_.timed_out(id, now()));
+      apply(state_.timed_out(id, now_()));
       return;
     case Inbound::Kind::registration_deadline:
       apply(state_.registration_expired(id));
@@ -153,7 +163,7 @@ void Broadcaster::on(Inbound& in) {
 void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  const std::shared_ptr<Connection> connection = it->second;
+  const std::shared_ptr<Connection> connection = it->second.connection;
   for (; next < items.size(); ++next) {
     if (!connection->has_room_for_replies()) {
       held_[id] = HeldBatch{std::move(items), next};
@@ -161,7 +171,7 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
       return;
     }
     if (auto* request = std::get_if<protocol::Request>(&items[next]))
-      apply(state_.handle(id, *request, now()));
+      apply(state_.handle(id, *request, now_()));
     else
       apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
   }
@@ -174,7 +184,7 @@ void Broadcaster::apply(Effects effects) {
       for (ClientId to : delivery.to) {
         auto it = connections_.find(to);
         if (it == connections_.end()) continue;
-        if (!it->second->deliver(delivery.line)) {
+        if (!it->second.connection->deliver(delivery.line)) {
           too_slow_.push_back(to);
         } else {
           list_to_flush(it->second, delivery.presence);
@@ -182,8 +192,8 @@ void Broadcaster::apply(Effects effects) {
       }
     for (const auto& [id, reason] : effects.closes)
       if (auto it = connections_.find(id); it != connections_.end()) {
-        log::info("disconnect ", it->second->peer(), " id=", id, ": ", protocol::to_string(reason));
-        it->second->close_after_flush();
+        log::info("disconnect ", it->second.connection->peer(), " id=", id, ": ", protocol::to_string(reason));
+        it->second.connection->close_after_flush();
       }
     if (too_slow_.empty()) return;
     // A slow consumer is closed at once; its rooms hear why, which may find
@@ -191,10 +201,10 @@ void Broadcaster::apply(Effects effects) {
     const ClientId slow = too_slow_.back();
     too_slow_.pop_back();
     if (auto it = connections_.find(slow); it != connections_.end()) {
-      log::info("disconnect ", it->second->peer(), " id=", slow, ": slow consumer");
-      it->second->abort();
+      log::info("disconnect ", it->second.connection->peer(), " id=", slow, ": slow consumer");
+      it->second.connection->abort();
     }
-    effects = state_.disconnect(slow, LeaveReason::slow_consumer, now());
+    effects = state_.disconnect(slow, LeaveReason::slow_consumer, now_());
   }
 }
 

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,12 +19,19 @@ namespace corochat::server {
 
 class Broadcaster {
  public:
+  // What stamps `ts` on events: milliseconds since the Unix epoch.
+  using WallClock = std::function<Timestamp()>;
+  static Timestamp system_time();
+
   // max_clients is the listener's to enforce (Admission), before a connection
   // reaches the broadcaster: give this one a config without it.
-  Broadcaster(Inbox& inbox, StateConfig config);
+  Broadcaster(Inbox& inbox, StateConfig config, WallClock now = system_time);
 
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
+
+  // How long a join or leave told to the other members may wait for company.
+  static constexpr std::chrono::milliseconds presence_delay{5};
 
   struct Stats {
     std::size_t connections;  // open sockets, closing ones included
@@ -31,24 +41,32 @@ class Broadcaster {
   Stats stats() const { return {connections_.size(), state_.connection_count(), state_.room_count()}; }
 
  private:
+  // A connection and the broadcaster's bookkeeping of it. Entries stay where
+  // the map put them (it is node-based), so the lists to flush point at them.
+  struct Entry {
+    std::shared_ptr<Connection> connection;
+    bool flush_listed = false;     // in to_flush_
+    bool presence_listed = false;  // in presence_to_flush_
+  };
+  using Connections = std::unordered_map<ClientId, Entry>;
+
   void on(Inbound& in);
   void execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next);
   void apply(Effects effects);
-  void list_to_flush(const std::shared_ptr<Connection>& connection, bool presence);
+  void list_to_flush(Entry& entry, bool presence);
   void flush_delivered();
   void flush_presence();
+  void forget(Connections::iterator it);
 
   // How many inbox messages are handled before what they delivered is
   // written: enough to gather a burst of requests into one write per
   // recipient, few enough that the first of them is not kept waiting.
   static constexpr int max_messages_per_flush = 256;
-  // How long a join or leave told to the other members may wait for company.
-  static constexpr std::chrono::milliseconds presence_delay{5};
-  static Timestamp now();
 
   Inbox& inbox_;
+  WallClock now_;
   ChatState state_;
-  std::unordered_map<ClientId, std::shared_ptr<Connection>> connections_;
+  Connections connections_;
   // The rest of a batch whose connection had no room for more replies.
   struct HeldBatch {
     std::vector<protocol::ParseResult> items;
@@ -56,9 +74,9 @@ class Broadcaster {
   };
   std::unordered_map<ClientId, HeldBatch> held_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
-  std::vector<std::shared_ptr<Connection>> to_flush_;  // delivered to since the last flush
-  std::vector<std::shared_ptr<Connection>> presence_to_flush_;  // told only of joins and leaves since
-  boost::asio::steady_timer presence_timer_;  // runs while presence_to_flush_ is not empty
+  std::vector<Entry*> to_flush_;           // delivered to since the last flush
+  std::vector<Entry*> presence_to_flush_;  // told only of joins and leaves since
+  boost::asio::steady_timer presence_timer_;  // armed when presence_to_flush_ gets its first entry
   bool shutting_down_ = false;
 };
 

@@ -43,11 +43,6 @@ class Connection {
   // client from filling the inbox ahead of everyone else.
   virtual void lines_handled() = 0;
   virtual const std::string& peer() const = 0;
-
-  // Kept by the broadcaster: the connection is in its list to flush now, or
-  // in the one flushed when the presence delay is up.
-  bool flush_listed = false;
-  bool presence_listed = false;
 };
 
 struct Inbound {
