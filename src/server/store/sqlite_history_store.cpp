@@ -185,7 +185,7 @@ struct SqliteHistoryStore::Impl {
     for (std::size_t i = 0; i < options.reader_threads; ++i)
       connections.push_back(std::make_unique<ReaderConnection>(path));
     sweeping = false;
-    next_sweep = std::chrono::steady_clock::now();  // a changed policy applies soon after start-up
+    next_sweep = std::chrono::steady_clock::now() + options.retention_interval;
     writer = std::thread([this] { run_writer(); });
     for (auto& connection : connections)
       readers.emplace_back([this, c = std::move(connection)]() mutable { run_reader(std::move(c)); });

@@ -30,8 +30,9 @@ struct SqliteStoreOptions {
   // never holds the writer for long.
   std::size_t retention_step = 500;
   // How often the writer sweeps every room for retention and expired tokens
-  // (it also trims each room it appends to, as it appends).
-  std::chrono::milliseconds retention_interval{std::chrono::minutes(10)};
+  // (it also trims each room it appends to, as it appends), the first time
+  // this long after opening.
+  std::chrono::milliseconds retention_interval{std::chrono::minutes(1)};
   std::size_t reader_threads = 2;
   // Milliseconds since the Unix epoch: ages messages and tokens. The system
   // clock unless set.
