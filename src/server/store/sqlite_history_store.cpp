@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -178,7 +179,7 @@ struct SqliteHistoryStore::Impl {
     writer_db = std::make_unique<Connection>(path, open_flags);
     open_schema(fresh);
     prepare_writer();
-    load_rooms();
+    load_rooms(true);
     for (const auto& [name, row] : rooms) opened_seqs.push_back(RoomSeq{name, row.last_seq});
     // Readers open their connections here so that an unusable file fails the open.
     std::vector<std::unique_ptr<ReaderConnection>> connections;
@@ -282,7 +283,9 @@ struct SqliteHistoryStore::Impl {
     list_rooms = db.prepare("SELECT id, name, last_seq FROM rooms");
   }
 
-  void load_rooms() {
+  // At open a failure to list the rooms is fatal; later (after a rollback)
+  // the next transaction meets the same failure and reports it.
+  void load_rooms(bool opening = false) {
     rooms.clear();
     touched.clear();
     ResetOnExit reset(list_rooms);
@@ -291,7 +294,7 @@ struct SqliteHistoryStore::Impl {
       const auto seq = static_cast<Seq>(list_rooms.column_int(2));
       rooms.emplace(std::string(list_rooms.column_text(1)), RoomRow{list_rooms.column_int(0), seq, seq, 0});
     }
-    if (rc != SQLITE_DONE && !writer_db->in_transaction() && rooms.empty())
+    if (rc != SQLITE_DONE && opening)
       throw StoreError(path + ": not a chatd history database, or damaged (" + writer_db->error_message() + ")");
   }
 
@@ -727,9 +730,13 @@ void SqliteHistoryStore::start_backup(std::string target, DoneHandler handler) {
     const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return done->complete(std::error_code(errno, std::generic_category()));
     ::close(fd);
-    Statement vacuum = c->db.prepare("VACUUM INTO ?1");
-    vacuum.bind_text(1, target);
-    const int rc = vacuum.step();
+    int rc = SQLITE_ERROR;
+    try {
+      Statement vacuum = c->db.prepare("VACUUM INTO ?1");
+      vacuum.bind_text(1, target);
+      rc = vacuum.step();
+    } catch (const StoreError&) {
+    }
     if (rc != SQLITE_DONE) ::unlink(target.c_str());
     done->complete(sqlite::to_error(rc));
   };
@@ -740,7 +747,13 @@ std::error_code SqliteHistoryStore::export_room(std::string_view room,
                                                 const std::function<void(const HistoryEntry&)>& sink) {
   // Its own connection and one read transaction: a consistent snapshot that
   // holds up neither the writer nor the readers.
-  Connection db(impl_->path, open_flags);
+  std::optional<Connection> opened;
+  try {
+    opened.emplace(impl_->path, open_flags);
+  } catch (const StoreError&) {
+    return store_errc::io;
+  }
+  Connection& db = *opened;
   if (const int rc = db.exec("BEGIN"); rc != SQLITE_OK) return sqlite::to_error(rc);
   Statement stmt = db.prepare(
       "SELECT seq, ts, line FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) ORDER BY seq");
