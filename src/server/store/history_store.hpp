@@ -18,7 +18,10 @@
 //   never inside the call itself, on the completion handler's associated
 //   executor (a coroutine's with use_awaitable or corochat::use_tuple; give a
 //   plain callback one with asio::bind_executor). The executor is kept busy
-//   (outstanding work) until then.
+//   (outstanding work) until then. The work itself runs off the caller's
+//   thread: SqliteHistoryStore's writer thread (appends, tokens, retention)
+//   and reader threads (reads, token look-ups, backups); MemoryHistoryStore
+//   does it in the call, under a mutex, and only posts the completion.
 // - async_append: the messages of one call are stored in their order and
 //   complete together, with one status per message: committed (durable as
 //   below) or failed (disk full, I/O error, a seq not above the room's last
@@ -33,8 +36,9 @@
 //   transaction before its appends complete, so committed survives power loss.
 // - Retention: at most retain_messages per room (counted by seq: seqs at or
 //   below last seq - retain_messages are deleted) and, when retain_days > 0,
-//   nothing older than that (by the message's ts). The store enforces it by
-//   itself, a few hundred rows per transaction, between appends.
+//   nothing older than that (by the message's ts; a room's messages are
+//   dropped oldest seq first, so ts is taken to grow with seq). The store
+//   enforces it by itself, a few hundred rows per transaction, between appends.
 // - Resume tokens are kept as SHA-256 hashes, never in plain text.
 // - close() (or the destructor) finishes every call already made, completing
 //   its handler, then releases the store. Executors handlers are bound to must
