@@ -10,6 +10,7 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   libbenchmark-dev
   openssl libssl-dev
+  libsqlite3-dev
 )
 
 missing=()
