@@ -13,7 +13,7 @@
 #include "corochat/protocol/request.hpp"
 #include "server/chat_state.hpp"
 #include "server/config.hpp"
-#include "server/config.hpp"
+#include "server/options.hpp"
 
 namespace {
 
