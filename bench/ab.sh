@@ -7,6 +7,11 @@
 #
 # Prints one line per run: binary label, workload, CPU-s per million
 # deliveries (fan-out) or bytes per connection (idle).
+#
+# OLD_FLAGS and NEW_FLAGS add options to each binary's command line; %DATA%
+# in them becomes a fresh directory per run, removed after it. The same
+# binary with two stores:
+#   OLD_FLAGS="--store memory" NEW_FLAGS="--data-dir %DATA%" bash bench/ab.sh CHATD CHATD
 set -euo pipefail
 ulimit -n "$(ulimit -Hn)"  # the idle run holds thousands of sockets on each side
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,9 +24,12 @@ flags=(--host 127.0.0.1 --port 0 --default-room "" --flood-rate 0 --max-clients 
 
 run() {  # $1 label, $2 chatd, rest: chat-bench arguments
   local label=$1 chatd=$2; shift 2
-  local log
+  local log data extra
   log=$(mktemp)
-  taskset -c 0 "$chatd" "${flags[@]}" 2>"$log" &
+  data=$(mktemp -d)
+  if [ "$label" = new ]; then extra=${NEW_FLAGS:-}; else extra=${OLD_FLAGS:-}; fi
+  read -r -a extra <<<"${extra//%DATA%/$data}"
+  taskset -c 0 "$chatd" "${flags[@]}" "${extra[@]}" 2>"$log" &
   local pid=$!
   local port=""
   for _ in $(seq 100); do
@@ -33,7 +41,7 @@ run() {  # $1 label, $2 chatd, rest: chat-bench arguments
   out=$(taskset -c 1 "$bench" "$@" --proto corochat --host 127.0.0.1 --port "$port" --server-pid "$pid" --json) || true
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  rm -f "$log"
+  rm -rf "$log" "$data"
   python3 - "$label" "$1" "$out" <<'PY'
 import json, sys
 label, workload, text = sys.argv[1], sys.argv[2], sys.argv[3]

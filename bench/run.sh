@@ -163,7 +163,7 @@ start_server() {
   server_port=""
   case "$name" in
     chatd)
-      taskset -c 0 "$bin/chatd" --host 127.0.0.1 --port 0 "${CHATD_FLAGS[@]}" >"$log" 2>&1 &
+      taskset -c 0 "$bin/chatd" --host 127.0.0.1 --port 0 --data-dir "$dir/data" "${CHATD_FLAGS[@]}" >"$log" 2>&1 &
       server_pid=$!
       server_port=$(port_from_log "$log") || { cat "$log" >&2; return 1; } ;;
     floor)

@@ -11,7 +11,7 @@ constexpr std::array all_error_codes{
     ErrorCode::not_registered, ErrorCode::already_registered, ErrorCode::auth_failed, ErrorCode::bad_nick,
     ErrorCode::nick_taken,     ErrorCode::bad_room,       ErrorCode::not_in_room,    ErrorCode::already_joined,
     ErrorCode::no_such_nick,   ErrorCode::text_too_long,  ErrorCode::rate_limited,   ErrorCode::too_many_rooms,
-    ErrorCode::server_full,
+    ErrorCode::server_full,    ErrorCode::unavailable,
 };
 constexpr std::array all_leave_reasons{LeaveReason::part,      LeaveReason::quit,          LeaveReason::disconnect,
                                        LeaveReason::timeout,   LeaveReason::slow_consumer, LeaveReason::replaced,
@@ -47,6 +47,7 @@ std::string_view describe(ErrorCode code) {
     case ErrorCode::rate_limited: return "too many requests: dropped by the flood limit";
     case ErrorCode::too_many_rooms: return "too many rooms";
     case ErrorCode::server_full: return "the server is full";
+    case ErrorCode::unavailable: return "the server could not store the message; it was not delivered";
   }
   return "unknown corochat error";
 }
@@ -81,6 +82,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::rate_limited: return "rate_limited";
     case ErrorCode::too_many_rooms: return "too_many_rooms";
     case ErrorCode::server_full: return "server_full";
+    case ErrorCode::unavailable: return "unavailable";
   }
   return "unknown";
 }

@@ -116,6 +116,7 @@ RequestBody parse_body(std::string_view type, const json::object& obj, bool& kno
     if (!read_string(obj, "room", r.room)) return missing("room");
     if (!read_optional_integer(obj, "limit", r.limit)) return missing("limit");
     if (!read_optional_integer(obj, "before", r.before)) return missing("before");
+    if (!read_optional_integer(obj, "after", r.after)) return missing("after");
     return r;
   }
   if (type == "ping") return Ping{};

@@ -4,6 +4,7 @@
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/log.hpp"
@@ -35,6 +36,15 @@ Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, WallClock now)
       state_(std::move(config), random_token),
       presence_timer_(inbox.get_executor()) {}
 
+Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, store::HistoryStore& store, WallClock now)
+    : Broadcaster(inbox, std::move(config), std::move(now)) {
+  store_ = &store;
+  std::vector<std::pair<std::string, std::uint64_t>> seqs;
+  seqs.reserve(store.room_seqs().size());
+  for (const auto& room : store.room_seqs()) seqs.emplace_back(room.room, room.seq);
+  state_.use_store(store.epoch(), seqs);
+}
+
 Timestamp Broadcaster::system_time() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -55,6 +65,7 @@ asio::awaitable<void> Broadcaster::run() {
     };
     for (int taken = 1; taken < max_messages_per_flush && !(shutting_down_ && connections_.empty()); ++taken)
       if (!inbox_.try_receive(take)) break;
+    store_waiting();
     flush_delivered();
   }
 }
@@ -124,7 +135,11 @@ void Broadcaster::on(Inbound& in) {
       execute(id, std::move(in.items), 0);
       return;
     case Inbound::Kind::room_for_replies:
-      if (auto held = held_.extract(id)) execute(id, std::move(held.mapped().items), held.mapped().next);
+      if (auto held = held_.find(id); held != held_.end() && !held->second.waits_for_store) {
+        HeldBatch batch = std::move(held->second);
+        held_.erase(held);
+        execute(id, std::move(batch.items), batch.next);
+      }
       return;
     case Inbound::Kind::input_ended:
       held_.erase(id);
@@ -170,10 +185,19 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
       connection->tell_when_room_for_replies();
       return;
     }
-    if (auto* request = std::get_if<protocol::Request>(&items[next]))
-      apply(state_.handle(id, *request, now_()));
-    else
+    if (auto* request = std::get_if<protocol::Request>(&items[next])) {
+      Effects effects = state_.handle(id, *request, now_());
+      const bool waits = !effects.messages.empty() || effects.history_read;
+      for (auto& message : effects.messages) waiting_.push_back(std::move(message));
+      if (effects.history_read) read_history(std::move(*effects.history_read));
+      apply(std::move(effects));
+      if (waits) {
+        held_[id] = HeldBatch{std::move(items), next + 1, true};
+        return;
+      }
+    } else {
       apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
+    }
   }
   connection->lines_handled();
 }
@@ -206,6 +230,87 @@ void Broadcaster::apply(Effects effects) {
     }
     effects = state_.disconnect(slow, LeaveReason::slow_consumer, now_());
   }
+}
+
+}  // namespace corochat::server
+
+namespace corochat::server {
+
+void Broadcaster::resume_after_store(ClientId id) {
+  auto held = held_.find(id);
+  if (held == held_.end() || !held->second.waits_for_store) return;
+  HeldBatch batch = std::move(held->second);
+  held_.erase(held);
+  execute(id, std::move(batch.items), batch.next);
+}
+
+// Everything accepted while the previous append ran goes in one append now.
+void Broadcaster::store_waiting() {
+  if (appending_ || waiting_.empty()) return;
+  std::vector<PendingMessage> pending;
+  pending.swap(waiting_);
+  std::vector<NumberedMessage> numbered;
+  std::vector<store::StoredMessage> batch;
+  numbered.reserve(pending.size());
+  batch.reserve(pending.size());
+  std::vector<ClientId> refused;
+  for (const auto& message : pending) {
+    if (auto n = state_.number(message)) {
+      batch.push_back({n->message.room, n->seq, n->message.ts, n->line});
+      numbered.push_back(std::move(*n));
+    } else {
+      apply(state_.failed(message));
+      refused.push_back(message.from);
+    }
+  }
+  for (ClientId id : refused) resume_after_store(id);
+  if (batch.empty()) return;
+  appending_ = true;
+  store_->async_append(std::move(batch),
+                       asio::bind_executor(inbox_.get_executor(), [this, numbered = std::move(numbered)](
+                                                                      store::AppendResult result) mutable {
+                         on_appended(std::move(numbered), result);
+                       }));
+}
+
+// In the order appended: a room's messages reach its members in seq order.
+void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store::AppendResult& result) {
+  appending_ = false;
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < numbered.size(); ++i) {
+    const bool committed = i < result.status.size() && result.status[i] == store::MessageStatus::committed;
+    if (committed) {
+      apply(state_.committed(numbered[i]));
+    } else {
+      ++failures;
+      apply(state_.failed(numbered[i]));
+    }
+  }
+  if (failures > 0)
+    log::error("history store: ", failures, " of ", numbered.size(), " messages not stored: ", result.error.message());
+  for (const auto& n : numbered) resume_after_store(n.message.from);
+  store_waiting();
+  flush_delivered();
+}
+
+void Broadcaster::read_history(HistoryRead read) {
+  store::HistoryQuery query{read.room, read.before, read.after, read.limit, read.max_bytes};
+  store_->async_read(std::move(query), asio::bind_executor(inbox_.get_executor(), [this, read = std::move(read)](
+                                                                                     std::error_code ec,
+                                                                                     store::HistoryPage page) {
+    if (ec) {
+      log::error("history store: reading ", read.room, ": ", ec.message());
+      apply(state_.unavailable(read.from, read.id, "the history could not be read"));
+    } else {
+      std::vector<SharedLine> lines;
+      lines.reserve(page.messages.size());
+      for (auto& entry : page.messages) lines.push_back(std::move(entry.line));
+      apply(state_.history_reply(read, lines, now_()));
+    }
+    resume_after_store(read.from);
+    store_waiting();
+    flush_delivered();
+  }));
 }
 
 }  // namespace corochat::server

@@ -14,6 +14,7 @@
 
 #include "server/chat_state.hpp"
 #include "server/inbox.hpp"
+#include "server/store/history_store.hpp"
 
 namespace corochat::server {
 
@@ -26,6 +27,15 @@ class Broadcaster {
   // max_clients is the listener's to enforce (Admission), before a connection
   // reaches the broadcaster: give this one a config without it.
   Broadcaster(Inbox& inbox, StateConfig config, WallClock now = system_time);
+  // With a history store: the epoch and rooms' seqs come from it, and a room
+  // message is delivered (its sender's echo included) only once the store has
+  // committed it. The messages of one round go in one append, with at most
+  // one append under way: those of the rounds meanwhile share the next one
+  // (group commit). A sender's further requests wait for its message's
+  // outcome, so replies keep their order; a failed one gets `unavailable`
+  // and gives its seq back. `history` beyond a room's in-memory window is
+  // read from the store. The store must outlive the broadcaster's work.
+  Broadcaster(Inbox& inbox, StateConfig config, store::HistoryStore& store, WallClock now = system_time);
 
   // Runs until shutdown has closed every connection.
   boost::asio::awaitable<void> run();
@@ -57,6 +67,12 @@ class Broadcaster {
   void flush_delivered();
   void flush_presence();
   void forget(Connections::iterator it);
+  // The store's side: hands the waiting messages over, takes the outcome.
+  void store_waiting();
+  void on_appended(std::vector<NumberedMessage> numbered, const store::AppendResult& result);
+  void read_history(HistoryRead read);
+  // Goes on with a connection's batch held for the store.
+  void resume_after_store(ClientId id);
 
   // How many inbox messages are handled before what they delivered is
   // written: enough to gather a burst of requests into one write per
@@ -71,6 +87,7 @@ class Broadcaster {
   struct HeldBatch {
     std::vector<protocol::ParseResult> items;
     std::size_t next;  // the first not yet executed
+    bool waits_for_store = false;  // else for room for replies
   };
   std::unordered_map<ClientId, HeldBatch> held_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after
@@ -78,6 +95,9 @@ class Broadcaster {
   std::vector<Entry*> presence_to_flush_;  // told only of joins and leaves since
   boost::asio::steady_timer presence_timer_;  // armed when presence_to_flush_ gets its first entry
   bool shutting_down_ = false;
+  store::HistoryStore* store_ = nullptr;  // none: messages go out at once
+  std::vector<PendingMessage> waiting_;   // for the next append
+  bool appending_ = false;                // an append is under way
 };
 
 }  // namespace corochat::server

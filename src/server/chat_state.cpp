@@ -178,7 +178,7 @@ std::vector<std::string> ChatState::rooms_of(ClientId client) const {
 std::optional<std::string> ChatState::check_invariants() const {
   using Violation = std::optional<std::string>;
   if (counted_rooms() > config_.max_rooms) return Violation("more rooms than max_rooms, the default room aside");
-  if (forgotten_seq_.size() > config_.remembered_rooms) return Violation("more forgotten rooms than remembered_rooms");
+  if (!stored_ && forgotten_seq_.size() > config_.remembered_rooms) return Violation("more forgotten rooms than remembered_rooms");
   std::size_t registered = 0;
   for (const auto& [id, client] : clients_) {
     const std::string who = "client " + std::to_string(id);
@@ -217,7 +217,8 @@ std::optional<std::string> ChatState::check_invariants() const {
   for (const auto& [name, room] : rooms_) {
     if (!is_valid_room(name)) return Violation("room " + name + " has an invalid name");
     if (room.history.size() > config_.history) return Violation("room " + name + " keeps too much history");
-    if (room.history.size() > room.seq) return Violation("room " + name + " has more history than messages");
+    if (room.history.size() > room.committed) return Violation("room " + name + " has more history than messages");
+    if (room.committed > room.seq) return Violation("room " + name + " delivered a seq it never gave");
     if (forgotten_seq_.contains(name)) return Violation("room " + name + " exists and is remembered as forgotten");
     for (ClientId member : room.members) {
       auto client = clients_.find(member);
@@ -341,8 +342,13 @@ void ChatState::on(Context& ctx, const Say& req) {
     return ctx.fail(ErrorCode::not_in_room, "not a member of " + req.room);
 
   Room& r = room->second;
-  r.seq += 1;
   r.last_activity = ++activity_clock_;
+  if (stored_) {
+    ctx.fx.messages.push_back({ctx.id, ctx.request_id, req.room, ctx.client.nick, req.text, req.action, ctx.now});
+    return;
+  }
+  r.seq += 1;
+  r.committed = r.seq;
   const json::object message = event::message(req.room, ctx.client.nick, req.text, ctx.now, r.seq, req.action);
   SharedLine line = serialize_line(message);
   if (config_.history > 0) {
@@ -409,22 +415,124 @@ void ChatState::on(Context& ctx, const History& req) {
   const Room& r = rooms_.find(req.room)->second;
   const auto limit = static_cast<std::uint64_t>(std::min<std::int64_t>(
       req.limit.value_or(50), static_cast<std::int64_t>(std::max<std::size_t>(config_.history, 1))));
-  // The ring holds seqs first..r.seq; pick the latest `limit` below `before`.
-  const std::uint64_t first = r.seq - r.history.size() + 1;
-  std::uint64_t last = r.seq;
-  if (req.before) last = *req.before <= 0 ? 0 : std::min<std::uint64_t>(last, static_cast<std::uint64_t>(*req.before) - 1);
-  // Newest first while the reply stays within max_reply_bytes, then reversed.
+  // The range asked for, seqs low..high: below `before`, above `after`, and
+  // never past the last message delivered.
+  std::uint64_t high = r.committed;
+  if (req.before) high = *req.before <= 0 ? 0 : std::min<std::uint64_t>(high, static_cast<std::uint64_t>(*req.before) - 1);
+  const std::uint64_t low = req.after && *req.after > 0 ? static_cast<std::uint64_t>(*req.after) + 1 : 1;
+  // The window holds seqs first..r.committed.
+  const std::uint64_t first = r.committed - r.history.size() + 1;
+  const bool forward = req.after.has_value();  // the oldest of the range, else the newest
   std::vector<SharedLine> picked;
-  std::size_t bytes = 0;
-  for (std::uint64_t seq = last; !r.history.empty() && seq >= first && seq > 0 && picked.size() < limit; --seq) {
-    const SharedLine& line = r.history[seq - first];
-    if (bytes + line->size() > config_.max_reply_bytes) break;
-    bytes += line->size();
-    picked.push_back(line);
+  if (low <= high) {
+    const std::uint64_t page_first = forward ? low : std::max(low, high + 1 > limit ? high + 1 - limit : 1);
+    if (stored_ && page_first < first) {
+      // Older than the window: the store has it.
+      ctx.fx.history_read = HistoryRead{ctx.id, ctx.request_id, req.room, high + 1,
+                                        forward ? std::optional<std::uint64_t>(low - 1) : std::nullopt,
+                                        static_cast<std::size_t>(limit), config_.max_reply_bytes};
+      return;
+    }
+    // Within max_reply_bytes, cut from the far end: the newest when paging
+    // forward, else the oldest.
+    std::size_t bytes = 0;
+    const std::uint64_t lowest = std::max(low, first);
+    auto take = [&](std::uint64_t seq) {
+      const SharedLine& line = r.history[seq - first];
+      if (bytes + line->size() > config_.max_reply_bytes) return false;
+      bytes += line->size();
+      picked.push_back(line);
+      return true;
+    };
+    if (forward) {
+      for (std::uint64_t seq = lowest; seq <= high && picked.size() < limit; ++seq)
+        if (!take(seq)) break;
+    } else {
+      for (std::uint64_t seq = high; seq >= lowest && picked.size() < limit; --seq)
+        if (!take(seq)) break;
+      std::reverse(picked.begin(), picked.end());
+    }
   }
-  std::reverse(picked.begin(), picked.end());
   ctx.fx.deliveries.push_back({history_line(req.room, picked, ctx.request_id), {ctx.id}});
   charge_reply(ctx);
+}
+
+Effects ChatState::history_reply(const HistoryRead& read, const std::vector<SharedLine>& lines, Timestamp now) {
+  Effects fx;
+  auto it = clients_.find(read.from);
+  if (it == clients_.end()) return fx;
+  fx.deliveries.push_back({history_line(read.room, lines, read.id), {read.from}});
+  it->second.replies.charge(budget_time(now), static_cast<double>(fx.deliveries.back().line->size()));
+  return fx;
+}
+
+// ---------------------------------------------------------------- the store
+
+void ChatState::use_store(std::string epoch, const std::vector<std::pair<std::string, std::uint64_t>>& room_seqs) {
+  stored_ = true;
+  config_.epoch = epoch;
+  epoch_ = std::move(epoch);
+  for (const auto& [name, seq] : room_seqs) {
+    if (auto room = rooms_.find(name); room != rooms_.end()) {
+      room->second.seq = room->second.committed = std::max(room->second.committed, seq);
+      room->second.history.clear();
+    } else {
+      forgotten_seq_[name] = seq;
+    }
+  }
+}
+
+std::optional<NumberedMessage> ChatState::number(const PendingMessage& message) {
+  auto room = find_or_create_room(message.room);
+  if (room == rooms_.end()) return std::nullopt;
+  Room& r = room->second;
+  r.seq += 1;
+  return NumberedMessage{
+      message, r.seq,
+      serialize_line(event::message(message.room, message.nick, message.text, message.ts, r.seq, message.action))};
+}
+
+Effects ChatState::committed(const NumberedMessage& numbered) {
+  Effects fx;
+  const PendingMessage& m = numbered.message;
+  auto room = rooms_.find(m.room);
+  if (room == rooms_.end()) {  // forgotten meanwhile: it keeps counting from here
+    auto& seq = forgotten_seq_[m.room];
+    seq = std::max(seq, numbered.seq);
+    return fx;
+  }
+  Room& r = room->second;
+  // The window stays a run of consecutive seqs.
+  if (numbered.seq != r.committed + 1) r.history.clear();
+  r.committed = numbered.seq;
+  r.seq = std::max(r.seq, numbered.seq);
+  if (config_.history > 0) {
+    r.history.push_back(numbered.line);
+    while (r.history.size() > config_.history) r.history.pop_front();
+  }
+  if (!m.id) {
+    if (!r.members.empty()) fx.deliveries.push_back({numbered.line, r.members});
+  } else {
+    deliver(fx, numbered.line, event::message(m.room, m.nick, m.text, m.ts, numbered.seq, m.action), r.members,
+            m.from, m.id);
+  }
+  return fx;
+}
+
+Effects ChatState::failed(const NumberedMessage& numbered) {
+  if (auto room = rooms_.find(numbered.message.room); room != rooms_.end())
+    room->second.seq = room->second.committed;
+  return failed(numbered.message);
+}
+
+Effects ChatState::failed(const PendingMessage& message) {
+  return unavailable(message.from, message.id, "the message could not be stored and was not sent");
+}
+
+Effects ChatState::unavailable(ClientId from, const RequestId& id, std::string_view what) {
+  Effects fx;
+  if (clients_.contains(from)) send(fx, from, event::error(ErrorCode::unavailable, what), id);
+  return fx;
 }
 
 void ChatState::on(Context& ctx, const Ping&) { ctx.reply(event::pong()); }
@@ -478,20 +586,20 @@ ChatState::RoomMap::iterator ChatState::find_or_create_room(std::string_view nam
   }
   Room room;
   if (auto remembered = forgotten_seq_.find(std::string(name)); remembered != forgotten_seq_.end()) {
-    room.seq = remembered->second;
+    room.seq = room.committed = remembered->second;
     forgotten_seq_.erase(remembered);
   }
   return rooms_.emplace(std::string(name), std::move(room)).first;
 }
 
 void ChatState::forget_room(RoomMap::iterator room) {
-  if (room->second.seq > 0) {
-    if (forgotten_seq_.size() >= config_.remembered_rooms) {
+  if (room->second.committed > 0) {
+    if (!stored_ && forgotten_seq_.size() >= config_.remembered_rooms) {
       // Too many to remember: their numbering may restart, and the epoch says so.
       forgotten_seq_.clear();
       epoch_ = config_.epoch + "." + std::to_string(++epoch_generation_);
     }
-    forgotten_seq_[room->first] = room->second.seq;
+    forgotten_seq_[room->first] = room->second.committed;
   }
   rooms_.erase(room);
 }

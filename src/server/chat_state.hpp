@@ -95,9 +95,48 @@ struct Closing {
   protocol::ByeReason reason;
 };
 
+// With a history store (ChatState::use_store), a room message accepted from
+// `from`: it gets its seq when handed to the store (number()) and is
+// delivered only once stored (committed()), or refused (failed()).
+struct PendingMessage {
+  ClientId from = 0;
+  protocol::RequestId id;
+  std::string room;
+  std::string nick;
+  std::string text;
+  bool action = false;
+  Timestamp ts = 0;
+};
+
+// A pending message with its seq and its line as members will receive it.
+struct NumberedMessage {
+  PendingMessage message;
+  std::uint64_t seq = 0;
+  SharedLine line;
+};
+
+// A `history` request the room's in-memory window does not cover: the store
+// answers it (seq bounds exclusive; the page is the newest `limit` below
+// `before`, or with `after` the oldest above it). history_reply() makes the
+// reply.
+struct HistoryRead {
+  ClientId from = 0;
+  protocol::RequestId id;
+  std::string room;
+  std::optional<std::uint64_t> before;
+  std::optional<std::uint64_t> after;
+  std::size_t limit = 0;
+  std::size_t max_bytes = 0;
+};
+
 struct Effects {
   std::vector<Delivery> deliveries;  // in order
   std::vector<Closing> closes;       // after the deliveries
+  // With a store only: messages to number, store, then deliver...
+  std::vector<PendingMessage> messages;
+  // ...and a history read for the store. Either way the requester's further
+  // requests wait for the outcome, so that its replies keep their order.
+  std::optional<HistoryRead> history_read;
 };
 
 class ChatState {
@@ -124,6 +163,27 @@ class ChatState {
   Effects registration_expired(ClientId client);
   // Server shutdown: `bye shutdown` to every connection, no `left` events.
   Effects shutdown();
+
+  // Rooms' messages go through a history store from now on: `epoch` is the
+  // store's, and each room listed continues from its stored seq (rooms are
+  // not loaded; their history windows fill as messages arrive). A `say`
+  // then yields a PendingMessage instead of deliveries, and `history` beyond
+  // a room's window a HistoryRead.
+  void use_store(std::string epoch, const std::vector<std::pair<std::string, std::uint64_t>>& room_seqs);
+  // Gives a pending message the next seq of its room, as it is handed to the
+  // store; nothing when the room cannot be kept (max_rooms, all in use).
+  std::optional<NumberedMessage> number(const PendingMessage& message);
+  // The store committed it: into the room's window, and to its members (the
+  // sender's copy with the request's id).
+  Effects committed(const NumberedMessage& message);
+  // The store did not: its seq is given back (the room's next message takes
+  // it, so members never see a gap), and the sender gets `unavailable`.
+  Effects failed(const NumberedMessage& message);
+  Effects failed(const PendingMessage& message);
+  // The store could not answer a request of `from`'s: `unavailable`.
+  Effects unavailable(ClientId from, const protocol::RequestId& id, std::string_view what);
+  // The reply to a HistoryRead, from what the store returned (oldest first).
+  Effects history_reply(const HistoryRead& read, const std::vector<SharedLine>& lines, Timestamp now);
 
   // Read-only views, for tests and diagnostics.
   std::size_t connection_count() const { return clients_.size(); }
@@ -153,8 +213,9 @@ class ChatState {
   };
   struct Room {
     std::vector<ClientId> members;
-    std::uint64_t seq = 0;             // of the latest message
-    std::deque<SharedLine> history;    // latest messages, seqs seq-size+1 .. seq
+    std::uint64_t seq = 0;             // of the latest message (with a store: numbered, maybe not yet stored)
+    std::uint64_t committed = 0;       // of the latest message delivered (without a store: seq)
+    std::deque<SharedLine> history;    // latest messages, seqs committed-size+1 .. committed
     std::uint64_t last_activity = 0;   // orders empty rooms for eviction
   };
   using RoomMap = std::map<std::string, Room, std::less<>>;
@@ -206,6 +267,9 @@ class ChatState {
   std::unordered_map<std::string, std::uint64_t> forgotten_seq_;  // room -> its last seq
   std::string epoch_;
   std::uint64_t epoch_generation_ = 0;
+  // Messages go through a store, which also keeps every room's seq: forgotten
+  // rooms' seqs are never dropped (a room restarting at 1 could not store).
+  bool stored_ = false;
 };
 
 }  // namespace corochat::server

@@ -23,6 +23,7 @@
 #include "server/admission.hpp"
 #include "server/chat_state.hpp"
 #include "server/log.hpp"
+#include "server/store/sqlite_history_store.hpp"
 
 namespace corochat::server {
 
@@ -51,6 +52,7 @@ inline constexpr Range at_least_one{1};  // a limit of 0 would let nothing throu
 inline constexpr Range history{0, 1'000'000};
 inline constexpr Range ipv6_prefix{1, 128};
 inline constexpr Range threads{1, 1, "chatd runs its I/O on one thread"};
+inline constexpr Range retain_days{0, 36500};
 }  // namespace ranges
 
 // What each connection's I/O coroutines enforce (the session).
@@ -95,6 +97,27 @@ struct TlsListenerConfig {
   bool operator==(const TlsListenerConfig&) const = default;
 };
 
+// Where rooms' messages, seqs, the epoch and resume tokens are kept.
+enum class StoreKind {
+  sqlite,  // DATA_DIR/history.sqlite3: history, seqs and tokens survive a restart
+  memory,  // nothing survives the process; no message waits for a disk
+};
+
+struct StoreConfig {
+  StoreKind kind = StoreKind::sqlite;
+  // The store's directory (created 0700 if missing). Relative paths are from
+  // chatd's working directory: a checkout's data/ (ignored by git); a service
+  // would use /var/lib/chatd.
+  std::string data_dir = "data";
+  store::Sync sync = store::Sync::normal;
+  store::RetentionPolicy retention;  // retain_messages per room, retain_days
+  // Caps the database at this many pages (0: no cap): how tests make the
+  // disk full. Not in --help.
+  std::uint64_t max_pages = 0;
+  // Set: print this room's stored messages as JSON lines and exit.
+  std::string export_room;
+};
+
 struct ServerConfig {
   // Address to listen on (the listener); "::" serves IPv6 and IPv4 where the
   // OS allows.
@@ -120,6 +143,7 @@ struct ServerConfig {
   // are just closed. Lowered with max_clients to fit the descriptor limit.
   std::size_t max_refusing = 256;
   log::Level log_level = log::Level::warn;
+  StoreConfig store;
 };
 
 // The longest line chatd may send that is not cut to fit the queue: a

@@ -10,10 +10,44 @@
 #include "server/log.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
+#include "server/store/sqlite_history_store.hpp"
 
 #ifndef COROCHAT_VERSION
 #define COROCHAT_VERSION "0.0.0"
 #endif
+
+namespace {
+
+// `chatd --export-history ROOM`: the room's stored message lines, oldest
+// first, on stdout. A running chatd may keep writing meanwhile (WAL).
+int export_history(const corochat::server::StoreConfig& config) {
+  using namespace corochat::server;
+  if (config.kind == StoreKind::memory) {
+    std::cerr << "chatd: --export-history reads the sqlite store: not with --store memory\n";
+    return 2;
+  }
+  try {
+    store::SqliteStoreOptions options;
+    options.data_dir = config.data_dir;
+    options.retention = config.retention;
+    store::SqliteHistoryStore history(std::move(options));
+    const std::error_code ec = history.export_room(config.export_room, [](const store::HistoryEntry& entry) {
+      std::fwrite(entry.line->data(), 1, entry.line->size(), stdout);
+    });
+    std::fflush(stdout);
+    history.close();
+    if (ec) {
+      std::cerr << "chatd: exporting " << config.export_room << ": " << ec.message() << '\n';
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "chatd: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace corochat::server;
@@ -31,6 +65,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   log::set_level(cl.config.log_level);
+  if (!cl.config.store.export_room.empty()) return export_history(cl.config.store);
   std::signal(SIGPIPE, SIG_IGN);
 
   // One descriptor per connection: take all the system allows, and keep the

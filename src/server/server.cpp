@@ -20,6 +20,7 @@
 #include "server/connection/plain_connection.hpp"
 #include "server/connection/tls_connection.hpp"
 #include "server/log.hpp"
+#include "server/store/sqlite_history_store.hpp"
 #include "server/tls.hpp"
 
 namespace corochat::server {
@@ -46,6 +47,22 @@ StateConfig broadcaster_config(const ServerConfig& options) {
   StateConfig config = options.state;
   config.max_clients = SIZE_MAX;  // the listener's to enforce
   return config;
+}
+
+std::unique_ptr<store::HistoryStore> open_store(const StoreConfig& config) {
+  if (config.kind == StoreKind::memory) return nullptr;
+  store::SqliteStoreOptions options;
+  options.data_dir = config.data_dir;
+  options.sync = config.sync;
+  options.retention = config.retention;
+  auto opened = std::make_unique<store::SqliteHistoryStore>(std::move(options));
+  if (config.max_pages > 0) opened->set_max_page_count(config.max_pages);
+  return opened;
+}
+
+std::unique_ptr<Broadcaster> make_broadcaster(Inbox& inbox, StateConfig config, store::HistoryStore* store) {
+  if (!store) return std::make_unique<Broadcaster>(inbox, std::move(config));
+  return std::make_unique<Broadcaster>(inbox, std::move(config), *store);
 }
 
 std::string refusal_lines(Refusal why) {
@@ -101,7 +118,8 @@ Server::Server(asio::io_context& io, ServerConfig options)
       stats_signal_(io, SIGUSR1),
       reload_signals_(io),
       inbox_(io, inbox_capacity),
-      broadcaster_(inbox_, broadcaster_config(options_)),
+      store_(open_store(options_.store)),
+      broadcaster_(make_broadcaster(inbox_, broadcaster_config(options_), store_.get())),
       admission_(std::make_shared<Admission>(admission_config(options_))),
       shortage_log_(repeated_warning_interval),
       handshake_log_(repeated_warning_interval) {
@@ -149,10 +167,15 @@ std::vector<tcp::endpoint> Server::tls_endpoints() const {
   return endpoints;
 }
 
+// Whatever the store still has to do is done before it goes.
+Server::~Server() {
+  if (store_) store_->close();
+}
+
 void Server::start() {
   // After shutdown every coroutine ends on its own and io_context::run returns.
   // A broadcaster that fails cannot serve anyone: stop at once.
-  asio::co_spawn(io_, broadcaster_.run(), [this](std::exception_ptr failure) {
+  asio::co_spawn(io_, broadcaster_->run(), [this](std::exception_ptr failure) {
     finished_ = true;   // checked before every wait for a signal, then
     signals_.cancel();  // wakes the one pending: nothing is left to wait for
     stats_signal_.cancel();
@@ -350,7 +373,7 @@ asio::awaitable<void> Server::report_stats_on_signal() {
   while (!finished_) {
     std::tuple<boost::system::error_code, int> received = co_await stats_signal_.async_wait(use_tuple);
     if (std::get<0>(received)) co_return;
-    const auto stats = broadcaster_.stats();
+    const auto stats = broadcaster_->stats();
     const struct mallinfo2 heap = ::mallinfo2();
     std::fprintf(stderr, "chatd: stats connections=%zu clients=%zu rooms=%zu refusing=%zu heap_bytes=%zu\n",
                  stats.connections, stats.clients, stats.rooms, refusing_, heap.uordblks + heap.hblkhd);

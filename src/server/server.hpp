@@ -19,15 +19,18 @@
 #include "server/config.hpp"
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"
+#include "server/store/history_store.hpp"
 
 namespace corochat::server {
 
 class Server {
  public:
-  // Binds the listening sockets; throws if that fails.
+  // Opens the history store (store::StoreError names the path when it cannot)
+  // and binds the listening sockets; throws if that fails.
   Server(boost::asio::io_context& io, ServerConfig options);
 
   // Starts accepting; the io_context's run() returns after shutdown.
+  ~Server();
   void start();
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints() const;
@@ -54,7 +57,9 @@ class Server {
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
   boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
   Inbox inbox_;
-  Broadcaster broadcaster_;
+  // Before the broadcaster, which uses it; none with --store memory.
+  std::unique_ptr<store::HistoryStore> store_;
+  std::unique_ptr<Broadcaster> broadcaster_;
   Acceptors acceptors_;
   Acceptors tls_acceptors_;
   // Replaced whole on reload; each TLS connection keeps the one it began with.

@@ -1,6 +1,8 @@
 #include "chatd_process.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -22,16 +24,49 @@ std::vector<std::string> chatd_argv(std::vector<std::string> args) {
 }
 }  // namespace
 
-ChatdProcess::ChatdProcess(std::vector<std::string> args) : ChatdProcess(chatd_argv(std::move(args)), 0) {}
+namespace {
+std::string make_temp_dir(const char* prefix) {
+  std::string path = std::string("/tmp/") + prefix + "-XXXXXX";
+  if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
+  return path;
+}
+
+bool names_store(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--store" || a == "--data-dir" || a.starts_with("--store=") || a.starts_with("--data-dir=");
+  });
+}
+
+std::vector<std::string> with_data_dir(std::vector<std::string> args, const std::string& dir) {
+  if (!dir.empty()) args.insert(args.end(), {"--data-dir", dir + "/data"});
+  return args;
+}
+}  // namespace
+
+ScratchDir::ScratchDir() : path_(make_temp_dir("chatd-test-dir")) {}
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+ChatdProcess::Launch ChatdProcess::chatd_launch(std::vector<std::string> args) {
+  std::string dir = names_store(args) ? std::string() : make_temp_dir("chatd-test-data");
+  std::vector<std::string> argv = chatd_argv(with_data_dir(std::move(args), dir));
+  return {std::move(argv), std::move(dir)};
+}
+
+ChatdProcess::ChatdProcess(std::vector<std::string> args) : ChatdProcess(chatd_launch(std::move(args))) {}
 
 ChatdProcess::ChatdProcess(ChatdProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       log_path_(std::move(other.log_path_)),
       host_(std::move(other.host_)),
       port_(std::move(other.port_)),
-      stats_seen_(other.stats_seen_) {}
+      stats_seen_(other.stats_seen_),
+      data_dir_(std::exchange(other.data_dir_, {})) {}
 
-ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
+ChatdProcess::ChatdProcess(Launch launch) : data_dir_(std::move(launch.data_dir)) {
+  std::vector<std::string>& argv_strings = launch.argv;
   char path[] = "/tmp/chatd-test-XXXXXX";
   int log_fd = ::mkostemp(path, O_CLOEXEC);  // dup2 in the child clears the flag on stderr
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
@@ -75,6 +110,8 @@ ChatdProcess::ChatdProcess(std::vector<std::string> argv_strings, int) {
     ::waitpid(pid_, nullptr, 0);
   }
   ::unlink(log_path_.c_str());
+  std::error_code ignored;
+  if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ignored);
   throw std::runtime_error(what);
 }
 
@@ -84,6 +121,8 @@ ChatdProcess::~ChatdProcess() {
     ::waitpid(pid_, nullptr, 0);
   }
   if (!log_path_.empty()) ::unlink(log_path_.c_str());
+  std::error_code ignored;
+  if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_, ignored);
 }
 
 void ChatdProcess::signal(int signal_number) {

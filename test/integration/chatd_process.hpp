@@ -16,11 +16,13 @@ namespace corochat::test {
 class ChatdProcess {
  public:
   // Starts chatd with `args` added after `--host 127.0.0.1 --port 0` (a later
-  // --host overrides) and waits until it says where it listens.
+  // --host overrides) and waits until it says where it listens. Unless `args`
+  // name a --store or --data-dir, chatd keeps its sqlite store in a fresh
+  // temporary directory, removed with the process.
   explicit ChatdProcess(std::vector<std::string> args = {});
   // Any program that announces "listening on HOST port N" on stderr, started
   // with exactly `argv` (argv[0] is its path).
-  static ChatdProcess program(std::vector<std::string> argv) { return ChatdProcess(std::move(argv), 0); }
+  static ChatdProcess program(std::vector<std::string> argv) { return ChatdProcess(Launch{std::move(argv), {}}); }
   ChatdProcess(ChatdProcess&& other) noexcept;
   ~ChatdProcess();
   ChatdProcess(const ChatdProcess&) = delete;
@@ -38,12 +40,31 @@ class ChatdProcess {
   std::map<std::string, std::size_t> stats();
 
  private:
-  ChatdProcess(std::vector<std::string> argv, int);
+  struct Launch {
+    std::vector<std::string> argv;
+    std::string data_dir;  // removed with the process when not empty
+  };
+  static Launch chatd_launch(std::vector<std::string> args);
+  explicit ChatdProcess(Launch launch);
   pid_t pid_ = -1;
   std::string log_path_;
   std::string host_;
   std::string port_;
   std::size_t stats_seen_ = 0;
+  std::string data_dir_;  // ours to remove
+};
+
+// A temporary directory, removed with everything in it when this goes.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 // A program run to its end: its exit status (-1 when it was stopped: still

@@ -240,7 +240,7 @@ namespace {
 // careless unit file gives it, with the default --max-clients of 10000.
 ChatdProcess chatd_with_128_descriptors() {
   return ChatdProcess::program({"/usr/bin/prlimit", "--nofile=128:128", CHATD_PATH, "--host", "127.0.0.1", "--port",
-                                "0", "--max-per-ip", "0", "--connect-rate", "0"});
+                                "0", "--max-per-ip", "0", "--connect-rate", "0", "--store", "memory"});
 }
 }  // namespace
 

@@ -15,7 +15,7 @@ using corochat::test::ProgramRun;
 // Runs chatd with `args` on a free loopback port until it exits or says it
 // listens (then it is stopped), at most 5 s.
 ProgramRun run_chatd(std::vector<std::string> args) {
-  args.insert(args.begin(), {CHATD_PATH, "--host", "127.0.0.1", "--port", "0"});
+  args.insert(args.begin(), {CHATD_PATH, "--host", "127.0.0.1", "--port", "0", "--store", "memory"});
   return corochat::test::run_program(std::move(args), std::chrono::seconds(5), "listening on");
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs one scenario file against a fresh chatd on a free loopback port.
 # A line "# chatd: ARGS" in the scenario adds ARGS to chatd's command line.
+# chatd keeps its (default, sqlite) store in a temporary directory, removed
+# at the end.
 # usage: run-scenario.sh CHATD CHAT_REPLAY SCENARIO [chat-replay options...]
 set -euo pipefail
 chatd="$1" replay="$2" scenario="$3"
@@ -8,9 +10,11 @@ shift 3
 
 read -r -a extra <<<"$(sed -n 's/^# chatd: //p' "$scenario" | head -n 1)"
 log=$(mktemp)
-"$chatd" --host 127.0.0.1 --port 0 "${extra[@]}" 2>"$log" &
+data=$(mktemp -d)
+trap 'rm -rf "$data" "$log"' EXIT
+"$chatd" --host 127.0.0.1 --port 0 --data-dir "$data" "${extra[@]}" 2>"$log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$log" "$data"' EXIT
 
 port=""
 for _ in $(seq 1 200); do  # up to 10 s for the server to say where it listens

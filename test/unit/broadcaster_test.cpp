@@ -7,6 +7,7 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,7 +109,8 @@ struct Harness {
   asio::io_context io;
   Inbox inbox{io, 1024};
   Timestamp clock = 1'000'000;
-  Broadcaster broadcaster{inbox, config(), [this] { return clock; }};
+  std::optional<Broadcaster> broadcaster_holder;
+  Broadcaster& broadcaster;
   bool finished = false;  // run() has returned
   std::exception_ptr failure;
   std::vector<Fake> fakes;
@@ -121,7 +123,10 @@ struct Harness {
     return config;
   }
 
-  Harness() {
+  // With a history store (its handlers complete on io).
+  explicit Harness(corochat::server::store::HistoryStore* store = nullptr)
+      : broadcaster(store ? broadcaster_holder.emplace(inbox, config(), *store, [this] { return clock; })
+                          : broadcaster_holder.emplace(inbox, config(), [this] { return clock; })) {
     asio::co_spawn(io, broadcaster.run(), [this](std::exception_ptr e) {
       finished = true;
       failure = e;
@@ -476,4 +481,124 @@ TEST_CASE("broadcaster: a connection closed in the round it was delivered to is 
   h.run_until([&] { return alice->all_flushed(); });  // the presence timer fired
   CHECK(summaries(alice, alice_lines - 2) == Strings{"joined r dave", "left r carol disconnect"});
   CHECK(carol->flushes.size() == carol_flushes);
+}
+
+namespace {
+
+using corochat::server::store::AppendResult;
+using corochat::server::store::HistoryStore;
+using corochat::server::store::MessageStatus;
+using corochat::server::store::StoredMessage;
+
+// A store whose appends wait until the test completes them, as it chooses.
+class HeldStore : public HistoryStore {
+ public:
+  struct Append {
+    std::vector<StoredMessage> batch;
+    AppendHandler handler;
+  };
+  std::vector<Append> appends;  // handed over, not yet completed
+
+  const std::string& epoch() const override { return epoch_; }
+  const std::vector<corochat::server::store::RoomSeq>& room_seqs() const override { return seqs_; }
+  std::error_code export_room(std::string_view, const std::function<void(const corochat::server::store::HistoryEntry&)>&) override {
+    return {};
+  }
+  void close() override {}
+
+  // Completes the oldest append: every message committed, or every one failed.
+  void complete(bool committed) {
+    REQUIRE(!appends.empty());
+    Append append = std::move(appends.front());
+    appends.erase(appends.begin());
+    AppendResult result;
+    result.status.assign(append.batch.size(), committed ? MessageStatus::committed : MessageStatus::failed);
+    if (!committed) result.error = corochat::server::store::store_errc::full;
+    std::move(append.handler)(std::move(result));
+  }
+  static Strings texts(const std::vector<StoredMessage>& batch) {
+    Strings out;
+    for (const auto& m : batch) out.push_back(summary(*m.line));
+    return out;
+  }
+
+ protected:
+  void start_append(std::vector<StoredMessage> batch, AppendHandler handler) override {
+    appends.push_back({std::move(batch), std::move(handler)});
+  }
+  void start_read(corochat::server::store::HistoryQuery, ReadHandler) override { FAIL("no read expected"); }
+  void start_save_token(std::string, std::string, Timestamp, DoneHandler) override {}
+  void start_find_token(std::string, FindTokenHandler) override {}
+  void start_remove_token(std::string, DoneHandler) override {}
+  void start_enforce_retention(RetentionHandler) override {}
+  void start_backup(std::string, DoneHandler) override {}
+
+ private:
+  std::string epoch_ = "stored-epoch";
+  std::vector<corochat::server::store::RoomSeq> seqs_{{"r", 41}};
+};
+
+}  // namespace
+
+TEST_CASE("broadcaster: with a store a round's messages go in one append and out only once committed",
+          "[broadcaster][store]") {
+  HeldStore store;
+  Harness h(&store);
+  Fake alice = h.member("alice", "r");
+  Fake bob = h.member("bob", "r");
+  const std::size_t alice_before = alice->lines.size(), bob_before = bob->lines.size();
+
+  h.send_lines(alice, {Harness::say("r", "a1"), R"({"type":"ping","id":7})"});
+  h.send_lines(bob, {Harness::say("r", "b1")});
+  h.round();
+  // One append for the round; the room's seq goes on from the store's.
+  REQUIRE(store.appends.size() == 1);
+  CHECK(HeldStore::texts(store.appends[0].batch) == Strings{"message r alice: a1 #42", "message r bob: b1 #43"});
+  CHECK(summaries(alice, alice_before).empty());  // nothing before the commit, not even alice's pong
+  CHECK(summaries(bob, bob_before).empty());
+  CHECK(alice->batches_handled == 1);  // her reader waits: the ping is held
+
+  // Meanwhile bob's next message waits for the next append.
+  h.send_lines(bob, {Harness::say("r", "b2")});
+  h.round();
+  CHECK(store.appends.size() == 1);
+
+  store.complete(true);
+  h.settle();
+  CHECK(summaries(alice, alice_before) ==
+        Strings{"message r alice: a1 #42", "message r bob: b1 #43", "pong"});
+  CHECK(summaries(bob, bob_before) == Strings{"message r alice: a1 #42", "message r bob: b1 #43"});
+  REQUIRE(store.appends.size() == 1);
+  CHECK(HeldStore::texts(store.appends[0].batch) == Strings{"message r bob: b2 #44"});
+  store.complete(true);
+  h.settle();
+  CHECK(summaries(bob, bob_before).back() == "message r bob: b2 #44");
+}
+
+TEST_CASE("broadcaster: a failed commit tells only the sender unavailable and the next message takes its seq",
+          "[broadcaster][store]") {
+  HeldStore store;
+  Harness h(&store);
+  Fake alice = h.member("alice", "r");
+  Fake bob = h.member("bob", "r");
+  const std::size_t alice_before = alice->lines.size(), bob_before = bob->lines.size();
+
+  h.send_lines(alice, {R"({"type":"say","room":"r","text":"lost","id":1})"});
+  h.round();
+  store.complete(false);
+  h.settle();
+  REQUIRE(summaries(alice, alice_before) == Strings{"error"});
+  const json::object error = json::parse(alice->lines.back()).as_object();
+  CHECK(error.at("code") == "unavailable");
+  CHECK(error.at("id") == 1);
+  CHECK(summaries(bob, bob_before).empty());
+
+  h.send_lines(bob, {Harness::say("r", "kept")});
+  h.round();
+  REQUIRE(store.appends.size() == 1);
+  CHECK(HeldStore::texts(store.appends[0].batch) == Strings{"message r bob: kept #42"});
+  store.complete(true);
+  h.settle();
+  CHECK(summaries(alice, alice_before).back() == "message r bob: kept #42");
+  CHECK(summaries(bob, bob_before) == Strings{"message r bob: kept #42"});
 }

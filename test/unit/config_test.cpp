@@ -33,10 +33,17 @@ bool same(const AdmissionConfig& a, const AdmissionConfig& b) {
          a.connect_burst == b.connect_burst && a.ipv6_prefix == b.ipv6_prefix && a.max_clients == b.max_clients;
 }
 
+bool same(const StoreConfig& a, const StoreConfig& b) {
+  return a.kind == b.kind && a.data_dir == b.data_dir && a.sync == b.sync &&
+         a.retention.retain_messages == b.retention.retain_messages &&
+         a.retention.retain_days == b.retention.retain_days && a.max_pages == b.max_pages &&
+         a.export_room == b.export_room;
+}
+
 bool same(const ServerConfig& a, const ServerConfig& b) {
   return a.host == b.host && a.port == b.port && a.plain == b.plain && a.tls == b.tls && a.connection == b.connection &&
          a.state == b.state && same(a.admission, b.admission) && a.threads == b.threads &&
-         a.max_refusing == b.max_refusing && a.log_level == b.log_level;
+         a.max_refusing == b.max_refusing && a.log_level == b.log_level && same(a.store, b.store);
 }
 
 // The default configuration as chatd runs it: derived settings set.
@@ -80,8 +87,8 @@ std::string help_line(std::string_view option) {
 TEST_CASE("config: every default the help text states is the default-constructed setting", "[config]") {
   const std::vector<StatedDefault> stated = stated_defaults();
   // Every option with a value that has a default states it: all but the
-  // files, the MOTD and the flags.
-  CHECK(stated.size() == 27);
+  // files, the MOTD, the room to export and the flags.
+  CHECK(stated.size() == 32);
   const ServerConfig defaults = derived_defaults();
   for (const auto& s : stated) {
     INFO(s.line);

@@ -295,6 +295,7 @@ std::string describe_error(std::string_view code, std::string_view server_messag
       case ErrorCode::rate_limited: return "sending too fast; the server dropped a request";
       case ErrorCode::too_many_rooms: return "too many rooms: part one first";
       case ErrorCode::server_full: return "the server is full";
+      case ErrorCode::unavailable: return "the server could not store that; nobody got it, try again later";
     }
   }
   return "error " + sanitize(code) + ": " + sanitize(server_message);

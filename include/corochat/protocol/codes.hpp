@@ -34,6 +34,9 @@ enum class ErrorCode {
   rate_limited,
   too_many_rooms,
   server_full,
+  // An addition to version 1: the server could not store a room message
+  // (chatd's history store failed); it was not delivered to anyone.
+  unavailable,
 };
 
 // Why a member left a room (`left.reason`).

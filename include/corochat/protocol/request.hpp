@@ -41,6 +41,8 @@ struct History {
   std::string room;
   std::optional<std::int64_t> limit;
   std::optional<std::int64_t> before;
+  // An addition to version 1: only messages with a greater seq, oldest first.
+  std::optional<std::int64_t> after;
 };
 struct Ping {};
 struct Pong {};
