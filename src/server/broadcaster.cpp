@@ -119,7 +119,7 @@ void Broadcaster::on(Inbound& in) {
   const ClientId id = in.client;
   switch (in.kind) {
     case Inbound::Kind::opened: {
-      connections_.emplace(id, Entry{in.connection});
+      connections_.emplace(id, Entry{.connection = in.connection});
       log::info("connect ", in.connection->peer(), " id=", id);
       if (shutting_down_) {
         in.connection->deliver(protocol::serialize_line(protocol::event::bye(protocol::ByeReason::shutdown)));
@@ -142,12 +142,11 @@ void Broadcaster::on(Inbound& in) {
       }
       return;
     case Inbound::Kind::input_ended:
-      held_.erase(id);
-      if (auto it = connections_.find(id); it != connections_.end()) {
-        log::info("disconnect ", it->second.connection->peer(), " id=", id, ": ", in.detail);
-        apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
-        it->second.connection->close_after_flush();
+      if (auto it = connections_.find(id); it != connections_.end() && waits_for_store(id)) {
+        it->second.input_ended = in.detail;  // what it sent before the end runs first
+        return;
       }
+      end_input(id, in.detail);
       return;
     case Inbound::Kind::closed:
       held_.erase(id);
@@ -178,21 +177,39 @@ void Broadcaster::on(Inbound& in) {
 void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  const std::shared_ptr<Connection> connection = it->second.connection;
+  Entry& entry = it->second;
+  const std::shared_ptr<Connection> connection = entry.connection;
   for (; next < items.size(); ++next) {
-    if (!connection->has_room_for_replies()) {
+    if (!connection->has_room_for_replies(entry.uncommitted_bytes)) {
+      if (entry.uncommitted > 0) {  // the echoes still to come fill it: wait for them first
+        held_[id] = HeldBatch{std::move(items), next, true};
+        return;
+      }
       held_[id] = HeldBatch{std::move(items), next};
       connection->tell_when_room_for_replies();
       return;
     }
-    if (auto* request = std::get_if<protocol::Request>(&items[next])) {
+    auto* request = std::get_if<protocol::Request>(&items[next]);
+    // While its messages wait for the store, a sender's further messages go
+    // on (they join the same or the next append, so a burst costs one
+    // commit); anything else waits, since its reply would overtake theirs.
+    if (entry.uncommitted > 0) {
+      const bool is_message = request && std::holds_alternative<protocol::Say>(request->body);
+      if (!is_message || entry.uncommitted >= max_uncommitted) {
+        held_[id] = HeldBatch{std::move(items), next, true};
+        return;
+      }
       Effects effects = state_.handle(id, *request, now_());
-      const bool waits = !effects.messages.empty() || effects.history_read;
-      for (auto& message : effects.messages) waiting_.push_back(std::move(message));
-      if (effects.history_read) read_history(std::move(*effects.history_read));
-      apply(std::move(effects));
-      if (waits) {
-        held_[id] = HeldBatch{std::move(items), next + 1, true};
+      if (!effects.deliveries.empty() || !effects.closes.empty()) {  // refused, say: after the others' outcome
+        held_[id] = HeldBatch{std::move(items), next + 1, true, std::move(effects)};
+        return;
+      }
+      take(entry, std::move(effects));
+      continue;
+    }
+    if (request) {
+      if (take(entry, state_.handle(id, *request, now_())) && entry.uncommitted == 0) {
+        held_[id] = HeldBatch{std::move(items), next + 1, true};  // a history read
         return;
       }
     } else {
@@ -200,6 +217,18 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
     }
   }
   connection->lines_handled();
+}
+
+bool Broadcaster::take(Entry& entry, Effects effects) {
+  const bool waits = !effects.messages.empty() || effects.history_read;
+  for (auto& message : effects.messages) {
+    ++entry.uncommitted;
+    entry.uncommitted_bytes += echo_size(message);
+    waiting_.push_back(std::move(message));
+  }
+  if (effects.history_read) read_history(std::move(*effects.history_read));
+  apply(std::move(effects));
+  return waits;
 }
 
 void Broadcaster::apply(Effects effects) {
@@ -237,11 +266,54 @@ void Broadcaster::apply(Effects effects) {
 namespace corochat::server {
 
 void Broadcaster::resume_after_store(ClientId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end() || it->second.uncommitted > 0) return;
+  Entry& entry = it->second;
+  if (auto held = held_.find(id); held != held_.end() && held->second.waits_for_store) {
+    HeldBatch batch = std::move(held->second);
+    held_.erase(held);
+    if (batch.deferred && take(entry, std::move(*batch.deferred))) {
+      held_[id] = HeldBatch{std::move(batch.items), batch.next, true};
+      return;
+    }
+    execute(id, std::move(batch.items), batch.next);
+  }
+  if (entry.input_ended && !waits_for_store(id)) {
+    const std::string detail = std::move(*entry.input_ended);
+    entry.input_ended.reset();
+    end_input(id, detail);
+  }
+}
+
+bool Broadcaster::waits_for_store(ClientId id) const {
+  auto it = connections_.find(id);
+  if (it != connections_.end() && it->second.uncommitted > 0) return true;
   auto held = held_.find(id);
-  if (held == held_.end() || !held->second.waits_for_store) return;
-  HeldBatch batch = std::move(held->second);
-  held_.erase(held);
-  execute(id, std::move(batch.items), batch.next);
+  return held != held_.end() && held->second.waits_for_store;
+}
+
+void Broadcaster::end_input(ClientId id, const std::string& detail) {
+  held_.erase(id);
+  if (auto it = connections_.find(id); it != connections_.end()) {
+    log::info("disconnect ", it->second.connection->peer(), " id=", id, ": ", detail);
+    apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
+    it->second.connection->close_after_flush();
+  }
+}
+
+std::size_t Broadcaster::echo_size(const PendingMessage& message) {
+  constexpr std::size_t fields = 112;  // type, names, ts, seq, id and JSON punctuation
+  return message.room.size() + message.nick.size() + message.text.size() + fields;
+}
+
+// One of its sender's messages has its outcome.
+void Broadcaster::settle_message(const PendingMessage& message) {
+  auto it = connections_.find(message.from);
+  if (it == connections_.end() || it->second.uncommitted == 0) return;
+  Entry& entry = it->second;
+  --entry.uncommitted;
+  const std::size_t echo = std::min(entry.uncommitted_bytes, echo_size(message));
+  entry.uncommitted_bytes = entry.uncommitted == 0 ? 0 : entry.uncommitted_bytes - echo;
 }
 
 // Everything accepted while the previous append ran goes in one append now.
@@ -260,6 +332,7 @@ void Broadcaster::store_waiting() {
       numbered.push_back(std::move(*n));
     } else {
       apply(state_.failed(message));
+      settle_message(message);
       refused.push_back(message.from);
     }
   }
@@ -286,6 +359,7 @@ void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store
       apply(state_.failed(numbered[i]));
     }
   }
+  for (const auto& n : numbered) settle_message(n.message);
   if (failures > 0)
     log::error("history store: ", failures, " of ", numbered.size(), " messages not stored: ", result.error.message());
   for (const auto& n : numbered) resume_after_store(n.message.from);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -31,8 +32,9 @@ class Broadcaster {
   // message is delivered (its sender's echo included) only once the store has
   // committed it. The messages of one round go in one append, with at most
   // one append under way: those of the rounds meanwhile share the next one
-  // (group commit). A sender's further requests wait for its message's
-  // outcome, so replies keep their order; a failed one gets `unavailable`
+  // (group commit). A sender's further messages go on into the same or the
+  // next append; anything else it asks waits for the outcome of its messages
+  // so that replies keep their order. A failed message gets `unavailable`
   // and gives its seq back. `history` beyond a room's in-memory window is
   // read from the store. The store must outlive the broadcaster's work.
   Broadcaster(Inbox& inbox, StateConfig config, store::HistoryStore& store, WallClock now = system_time);
@@ -57,11 +59,19 @@ class Broadcaster {
     std::shared_ptr<Connection> connection;
     bool flush_listed = false;     // in to_flush_
     bool presence_listed = false;  // in presence_to_flush_
+    std::size_t uncommitted = 0;        // its messages handed to the store, outcome not known
+    std::size_t uncommitted_bytes = 0;  // about the size of their echoes to it
+    // Its input ended while requests still waited for the store: why, to
+    // act on once they have all run.
+    std::optional<std::string> input_ended = std::nullopt;
   };
   using Connections = std::unordered_map<ClientId, Entry>;
 
   void on(Inbound& in);
   void execute(ClientId id, std::vector<protocol::ParseResult> items, std::size_t next);
+  // Applies a request's effects, handing its messages and history read to
+  // the store; true when the sender must wait for the store's answer.
+  bool take(Entry& entry, Effects effects);
   void apply(Effects effects);
   void list_to_flush(Entry& entry, bool presence);
   void flush_delivered();
@@ -71,13 +81,22 @@ class Broadcaster {
   void store_waiting();
   void on_appended(std::vector<NumberedMessage> numbered, const store::AppendResult& result);
   void read_history(HistoryRead read);
-  // Goes on with a connection's batch held for the store.
+  // Goes on with a connection's batch held for the store, once none of its
+  // messages waits for the store any more.
   void resume_after_store(ClientId id);
+  void settle_message(const PendingMessage& message);
+  bool waits_for_store(ClientId id) const;  // messages uncommitted, or a batch held for them
+  void end_input(ClientId id, const std::string& detail);
 
   // How many inbox messages are handled before what they delivered is
   // written: enough to gather a burst of requests into one write per
   // recipient, few enough that the first of them is not kept waiting.
   static constexpr int max_messages_per_flush = 256;
+  // How many of one sender's messages may wait for the store before its
+  // reader stops: the flood limit is the real bound, this only a backstop.
+  static constexpr std::size_t max_uncommitted = 1024;
+  // About the size of a message's line as its sender gets it back.
+  static std::size_t echo_size(const PendingMessage& message);
 
   Inbox& inbox_;
   WallClock now_;
@@ -88,6 +107,9 @@ class Broadcaster {
     std::vector<protocol::ParseResult> items;
     std::size_t next;  // the first not yet executed
     bool waits_for_store = false;  // else for room for replies
+    // A request handled while earlier messages waited for the store whose
+    // reply must not overtake theirs: applied when they are settled.
+    std::optional<Effects> deferred = std::nullopt;
   };
   std::unordered_map<ClientId, HeldBatch> held_;
   std::vector<ClientId> too_slow_;  // found while delivering, dropped right after

@@ -34,8 +34,9 @@ class Connection {
   // Room in the outgoing queue for the replies to more requests: it is at
   // most half full. The broadcaster stops executing a connection's batch when
   // there is none, so that a client asking for many large replies at once
-  // (history of every room after a reconnect) is never cut off by them...
-  virtual bool has_room_for_replies() const = 0;
+  // (history of every room after a reconnect) is never cut off by them.
+  // `promised`: bytes of replies owed that are not queued yet...
+  virtual bool has_room_for_replies(std::size_t promised) const = 0;
   // ...and asks to be told (Inbound::Kind::room_for_replies) once there is.
   virtual void tell_when_room_for_replies() = 0;
   // The broadcaster has handled the connection's last batch of lines: its

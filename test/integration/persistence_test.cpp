@@ -130,11 +130,13 @@ TEST_CASE("after kill -9 in a flood every message a client received is stored wi
     ChatdProcess chatd({"--data-dir", data, "--flood-rate", "0"});
     AsyncTest t;
     std::size_t seen = 0;
+    int ready = 0;  // clients registered: the kill waits for all, so it finds each one flooding
     std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
     for (int c = 0; c < 3; ++c) {
       t.spawn([&, c]() -> asio::awaitable<void> {
         auto client = co_await connect_client(t.io, chatd, "flood" + std::to_string(c));
         co_await expect(*client, EventType::joined);
+        ++ready;
         std::string burst;
         for (int i = 0; i < 200; ++i)
           burst += R"({"type":"say","room":"lobby","text":"round )" + std::to_string(round) + " client " +
@@ -156,7 +158,8 @@ TEST_CASE("after kill -9 in a flood every message a client received is stored wi
     t.spawn([&]() -> asio::awaitable<void> {
       asio::steady_timer timer(t.io);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (seen < 60 + 40 * static_cast<std::size_t>(round % 3) && std::chrono::steady_clock::now() < deadline) {
+      while ((ready < 3 || seen < 60 + 40 * static_cast<std::size_t>(round % 3)) &&
+             std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(1));
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       }

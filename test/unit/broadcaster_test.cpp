@@ -66,7 +66,10 @@ class FakeConnection : public Connection {
   void flush() override { flushes.push_back({lines.size(), SteadyClock::now()}); }
   void close_after_flush() override { ++closes; }
   void abort() override { ++aborts; }
-  bool has_room_for_replies() const override { return queued <= queue_bound / 2; }
+  // Counts a queued line as 64 bytes against what is promised.
+  bool has_room_for_replies(std::size_t promised) const override {
+    return queued * 64 + promised <= queue_bound * 64 / 2;
+  }
   void tell_when_room_for_replies() override { ++room_requests; }
   void lines_handled() override { ++batches_handled; }
   const std::string& peer() const override { return peer_; }
@@ -601,4 +604,59 @@ TEST_CASE("broadcaster: a failed commit tells only the sender unavailable and th
   h.settle();
   CHECK(summaries(alice, alice_before).back() == "message r bob: kept #42");
   CHECK(summaries(bob, bob_before) == Strings{"message r bob: kept #42"});
+}
+
+TEST_CASE("broadcaster: with a store a sender's burst of messages shares one append and its reader goes on",
+          "[broadcaster][store]") {
+  HeldStore store;
+  Harness h(&store);
+  Fake alice = h.member("alice", "r");
+  Fake bob = h.member("bob", "r");
+  const std::size_t alice_before = alice->lines.size(), bob_before = bob->lines.size();
+  const int handled_before = alice->batches_handled;
+
+  h.send_lines(alice, {Harness::say("r", "a1"), Harness::say("r", "a2"), Harness::say("r", "a3")});
+  h.round();
+  REQUIRE(store.appends.size() == 1);
+  CHECK(HeldStore::texts(store.appends[0].batch) ==
+        Strings{"message r alice: a1 #42", "message r alice: a2 #43", "message r alice: a3 #44"});
+  CHECK(alice->batches_handled == handled_before + 1);  // her reader reads on while they are stored
+
+  // Her next messages, read meanwhile, wait for the next append, not for a4's turn alone.
+  h.send_lines(alice, {Harness::say("r", "a4")});
+  h.send_lines(alice, {Harness::say("r", "a5")});
+  h.round();
+  CHECK(store.appends.size() == 1);
+  CHECK(summaries(bob, bob_before).empty());
+
+  store.complete(true);
+  h.round();
+  REQUIRE(store.appends.size() == 1);
+  CHECK(HeldStore::texts(store.appends[0].batch) == Strings{"message r alice: a4 #45", "message r alice: a5 #46"});
+  store.complete(true);
+  h.settle();
+  const Strings all{"message r alice: a1 #42", "message r alice: a2 #43", "message r alice: a3 #44",
+                    "message r alice: a4 #45", "message r alice: a5 #46"};
+  CHECK(summaries(alice, alice_before) == all);
+  CHECK(summaries(bob, bob_before) == all);
+}
+
+TEST_CASE("broadcaster: with a store a refusal does not overtake the sender's earlier message",
+          "[broadcaster][store]") {
+  HeldStore store;
+  Harness h(&store);
+  Fake alice = h.member("alice", "r");
+  const std::size_t alice_before = alice->lines.size();
+
+  // The second is refused at once (no such room), the ping waits behind both.
+  h.send_lines(alice, {Harness::say("r", "kept"), Harness::say("elsewhere", "refused"),
+                       R"({"type":"ping","id":3})"});
+  h.round();
+  REQUIRE(store.appends.size() == 1);
+  CHECK(summaries(alice, alice_before).empty());
+
+  store.complete(true);
+  h.settle();
+  CHECK(summaries(alice, alice_before) == Strings{"message r alice: kept #42", "error", "pong"});
+  CHECK(json::parse(alice->lines[alice_before + 1]).as_object().at("code") == "not_in_room");
 }

@@ -38,7 +38,7 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   bool deliver(const SharedLine& line) final;
   void close_after_flush() final;
   void abort() final;
-  bool has_room_for_replies() const final { return queue_.at_most_half_full(); }
+  bool has_room_for_replies(std::size_t promised) const final { return queue_.at_most_half_full(promised); }
   void tell_when_room_for_replies() final;
   void lines_handled() final;
   const std::string& peer() const final { return peer_; }

@@ -35,8 +35,10 @@ class OutgoingQueue {
   std::size_t bytes() const { return bytes_; }
   // The one "half the queue" rule: the broadcaster runs a connection's
   // requests, and its reader reads on, only while this holds, so that a
-  // client's replies alone never make it a slow consumer.
-  bool at_most_half_full() const { return bytes_ <= bound_ / 2; }
+  // client's replies alone never make it a slow consumer. `promised` counts
+  // replies already owed but not queued yet (messages the store has still to
+  // commit, each echoed to its sender).
+  bool at_most_half_full(std::size_t promised = 0) const { return bytes_ + promised <= bound_ / 2; }
 
   // Fills `out` with the unwritten lines from the front, a line sent in part
   // from where it stopped; stops when `out` is full or at least `max_bytes`
