@@ -43,6 +43,12 @@ Broadcaster::Broadcaster(Inbox& inbox, StateConfig config, store::HistoryStore& 
   seqs.reserve(store.room_seqs().size());
   for (const auto& room : store.room_seqs()) seqs.emplace_back(room.room, room.seq);
   state_.use_store(store.epoch(), seqs);
+  std::vector<ChatState::Reserved> reserved;
+  for (const auto& token : store.tokens_at_open()) reserved.push_back({token.nick, token.hash});
+  if (!reserved.empty()) {
+    state_.reserve_nicks(reserved, now_(), [](std::string_view token) { return store::token_hash(token); });
+    log::info("history store: ", reserved.size(), " nicks kept for their owners to resume");
+  }
 }
 
 Timestamp Broadcaster::system_time() {
@@ -232,6 +238,7 @@ bool Broadcaster::take(Entry& entry, Effects effects) {
 }
 
 void Broadcaster::apply(Effects effects) {
+  if (store_) keep_tokens(effects.tokens);
   for (;;) {
     for (const auto& delivery : effects.deliveries)
       for (ClientId to : delivery.to) {
@@ -282,6 +289,20 @@ void Broadcaster::resume_after_store(ClientId id) {
     const std::string detail = std::move(*entry.input_ended);
     entry.input_ended.reset();
     end_input(id, detail);
+  }
+}
+
+// Fire and forget: a token the store failed to keep only costs its owner
+// the nick's reservation after a restart.
+void Broadcaster::keep_tokens(const std::vector<TokenChange>& changes) {
+  for (const auto& change : changes) {
+    auto logged = asio::bind_executor(inbox_.get_executor(), [](std::error_code ec) {
+      if (ec) log::warn("history store: cannot keep a resume token: ", ec.message());
+    });
+    if (change.nick.empty())
+      store_->async_remove_token(change.token, std::move(logged));
+    else
+      store_->async_save_token(change.nick, change.token, change.expires, std::move(logged));
   }
 }
 

@@ -87,6 +87,7 @@ class Broadcaster {
   void settle_message(const PendingMessage& message);
   bool waits_for_store(ClientId id) const;  // messages uncommitted, or a batch held for them
   void end_input(ClientId id, const std::string& detail);
+  void keep_tokens(const std::vector<TokenChange>& changes);
 
   // How many inbox messages are handled before what they delivered is
   // written: enough to gather a burst of requests into one write per

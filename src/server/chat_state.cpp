@@ -248,6 +248,14 @@ void ChatState::on(Context& ctx, const Hello& hello) {
   const std::string& nick = *hello.nick;
   if (!is_valid_nick(nick)) return ctx.fail(ErrorCode::bad_nick, "a nick is 1-32 of A-Z a-z 0-9 _ - .");
   std::string folded = fold_nick(nick);
+  if (!reserved_.empty()) {
+    if (ctx.now >= reserved_until_) reserved_.clear();
+    if (auto reserved = reserved_.find(folded); reserved != reserved_.end() && !by_nick_.contains(folded)) {
+      if (!hello.resume || token_hash_(*hello.resume) != reserved->second)
+        return ctx.fail(ErrorCode::nick_taken, "nick " + nick + " is kept for its owner for a while after a restart");
+      reserved_.erase(reserved);
+    }
+  }
   if (auto owner = by_nick_.find(folded); owner != by_nick_.end()) {
     Client& old = clients_.at(owner->second);
     if (!hello.resume || *hello.resume != old.token)
@@ -263,6 +271,7 @@ void ChatState::on(Context& ctx, const Hello& hello) {
   ctx.client.replies = RateLimiter(config_.reply_rate, config_.reply_burst, budget_time(ctx.now));
   ctx.client.nick = nick;
   ctx.client.token = make_token_();
+  if (stored_) ctx.fx.tokens.push_back({ctx.client.token, nick, ctx.now + config_.token_lifetime_ms});
   by_nick_[std::move(folded)] = ctx.id;
 
   // The welcome says which rooms the connection was joined to, so the default
@@ -291,10 +300,13 @@ void ChatState::on(Context& ctx, const ChangeNick& req) {
   std::string old_folded = fold_nick(old_nick);
   if (folded != old_folded) {
     if (by_nick_.contains(folded)) return ctx.fail(ErrorCode::nick_taken, "nick " + req.nick + " is in use");
+    if (reserved_.contains(folded) && ctx.now < reserved_until_)
+      return ctx.fail(ErrorCode::nick_taken, "nick " + req.nick + " is kept for its owner for a while after a restart");
     by_nick_.erase(old_folded);
     by_nick_[std::move(folded)] = ctx.id;
   }
   ctx.client.nick = req.nick;
+  if (stored_) ctx.fx.tokens.push_back({ctx.client.token, req.nick, ctx.now + config_.token_lifetime_ms});
 
   // Everyone sharing a room with the requester, once each, and the requester.
   std::vector<ClientId> recipients{ctx.id};
@@ -482,6 +494,12 @@ void ChatState::use_store(std::string epoch, const std::vector<std::pair<std::st
   }
 }
 
+void ChatState::reserve_nicks(const std::vector<Reserved>& reserved, Timestamp now, TokenHash hash) {
+  token_hash_ = std::move(hash);
+  reserved_until_ = now + config_.resume_grace_ms;
+  for (const auto& r : reserved) reserved_[fold_nick(r.nick)] = r.token_hash;
+}
+
 std::optional<NumberedMessage> ChatState::number(const PendingMessage& message) {
   auto room = find_or_create_room(message.room);
   if (room == rooms_.end()) return std::nullopt;
@@ -643,6 +661,7 @@ void ChatState::drop_client(Effects& fx, ClientId id, LeaveReason reason, Timest
             {serialize_line(event::left(name, client.nick, reason, now)), others->second.members, true});
     }
     by_nick_.erase(fold_nick(client.nick));
+    if (stored_) fx.tokens.push_back({client.token, {}, 0});
   }
   clients_.erase(it);
 }

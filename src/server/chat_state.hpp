@@ -71,6 +71,12 @@ struct StateConfig {
   std::optional<std::string> password;
   // Sent in welcome when not empty.
   std::string motd;
+  // With a store: how long after start-up the nicks of the connections open
+  // at the last stop stay reserved for their resume token (a server upgrade
+  // costs users a reconnect, not their nick), and how long a stored token
+  // lives.
+  Timestamp resume_grace_ms = 60'000;
+  Timestamp token_lifetime_ms = 30LL * 24 * 3600 * 1000;
   // What welcome advertises: chatd derives it from its whole configuration
   // (advertised_limits()), since the connection limits are not the state's.
   protocol::AdvertisedLimits limits;
@@ -129,9 +135,17 @@ struct HistoryRead {
   std::size_t max_bytes = 0;
 };
 
+// With a store: a resume token to keep (nick set) or to forget.
+struct TokenChange {
+  std::string token;
+  std::string nick;  // empty: forget it
+  Timestamp expires = 0;
+};
+
 struct Effects {
   std::vector<Delivery> deliveries;  // in order
   std::vector<Closing> closes;       // after the deliveries
+  std::vector<TokenChange> tokens;   // with a store only
   // With a store only: messages to number, store, then deliver...
   std::vector<PendingMessage> messages;
   // ...and a history read for the store. Either way the requester's further
@@ -170,6 +184,16 @@ class ChatState {
   // then yields a PendingMessage instead of deliveries, and `history` beyond
   // a room's window a HistoryRead.
   void use_store(std::string epoch, const std::vector<std::pair<std::string, std::uint64_t>>& room_seqs);
+  // The nicks of the connections open when the server last stopped, each
+  // with its token's hash: for resume_grace_ms from `now`, a hello for one of
+  // them needs its token in `resume` (else nick_taken), and nobody else may
+  // rename to it. `hash` turns a token into such a hash.
+  struct Reserved {
+    std::string nick;
+    std::string token_hash;
+  };
+  using TokenHash = std::function<std::string(std::string_view)>;
+  void reserve_nicks(const std::vector<Reserved>& reserved, Timestamp now, TokenHash hash);
   // Gives a pending message the next seq of its room, as it is handed to the
   // store; nothing when the room cannot be kept (max_rooms, all in use).
   std::optional<NumberedMessage> number(const PendingMessage& message);
@@ -270,6 +294,10 @@ class ChatState {
   // Messages go through a store, which also keeps every room's seq: forgotten
   // rooms' seqs are never dropped (a room restarting at 1 could not store).
   bool stored_ = false;
+  // Folded nick -> token hash, while reserved_until_ has not passed.
+  std::unordered_map<std::string, std::string> reserved_;
+  Timestamp reserved_until_ = 0;
+  TokenHash token_hash_;
 };
 
 }  // namespace corochat::server

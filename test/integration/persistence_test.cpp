@@ -134,7 +134,8 @@ TEST_CASE("after kill -9 in a flood every message a client received is stored wi
     std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
     for (int c = 0; c < 3; ++c) {
       t.spawn([&, c]() -> asio::awaitable<void> {
-        auto client = co_await connect_client(t.io, chatd, "flood" + std::to_string(c));
+        // A nick of its own each round: the last round's are kept for their owners after the kill.
+        auto client = co_await connect_client(t.io, chatd, "flood" + std::to_string(round) + "-" + std::to_string(c));
         co_await expect(*client, EventType::joined);
         ++ready;
         std::string burst;
@@ -227,4 +228,56 @@ TEST_CASE("a full store answers unavailable to the sender only and chatd keeps s
     co_await expect(*alice, EventType::pong);
   });
   t.run();
+}
+
+// A server upgrade costs users a reconnect, not their nick: for a while after
+// a restart (clean or kill -9), the nick of a connection that was open needs
+// its token from before.
+TEST_CASE("after a restart a nick that was connected is kept for its resume token") {
+  ScratchDir dir;
+  const std::string data = dir.path() + "/data";
+  for (int signal : {SIGTERM, SIGKILL}) {
+    INFO("signal " << signal);
+    std::string token;
+    const std::string nick = "alice" + std::to_string(signal);  // each round's own: the last one's is kept too
+    {
+      ChatdProcess chatd({"--data-dir", data});
+      AsyncTest t;
+      std::unique_ptr<Client> alice;  // open until chatd stops: a connection that ends gives its nick up
+      t.spawn([&]() -> asio::awaitable<void> {
+        alice = std::make_unique<Client>(t.io.get_executor());
+        REQUIRE_FALSE(co_await alice->connect(chatd.host(), chatd.port()));
+        Event welcome = co_await alice->hello(nick, patience);
+        REQUIRE(welcome.kind() == EventType::welcome);
+        token = str(welcome.value.at("token"));
+        co_await expect(*alice, EventType::joined);
+        // The token is stored with the next commit: a message makes sure it is done.
+        co_await send(*alice, request::say("lobby", "still here"));
+        co_await expect(*alice, EventType::message);
+      });
+      t.run();
+      chatd.signal(signal);
+      REQUIRE(chatd.wait_exit(std::chrono::seconds(10)));
+    }
+    ChatdProcess chatd({"--data-dir", data});
+    AsyncTest t;
+    t.spawn([&]() -> asio::awaitable<void> {
+      auto mallory = std::make_unique<Client>(t.io.get_executor());
+      REQUIRE_FALSE(co_await mallory->connect(chatd.host(), chatd.port()));
+      json::object wrong_token{{"resume", "not-the-token"}};
+      Event refused = co_await mallory->hello("ALICE" + std::to_string(signal), patience, std::move(wrong_token));
+      CHECK(refused.code() == ErrorCode::nick_taken);
+
+      auto alice = std::make_unique<Client>(t.io.get_executor());
+      REQUIRE_FALSE(co_await alice->connect(chatd.host(), chatd.port()));
+      json::object resume{{"resume", token}};
+      Event welcome = co_await alice->hello(nick, patience, std::move(resume));
+      CHECK(welcome.kind() == EventType::welcome);
+      co_await expect(*alice, EventType::joined);
+      co_await send(*alice, request::say("lobby", "back"));
+      co_await expect(*alice, EventType::message);
+    });
+    t.run();
+    stop(chatd);
+  }
 }

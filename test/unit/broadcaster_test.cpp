@@ -504,6 +504,7 @@ class HeldStore : public HistoryStore {
 
   const std::string& epoch() const override { return epoch_; }
   const std::vector<corochat::server::store::RoomSeq>& room_seqs() const override { return seqs_; }
+  const std::vector<corochat::server::store::StoredToken>& tokens_at_open() const override { return tokens_; }
   std::error_code export_room(std::string_view, const std::function<void(const corochat::server::store::HistoryEntry&)>&) override {
     return {};
   }
@@ -539,6 +540,7 @@ class HeldStore : public HistoryStore {
  private:
   std::string epoch_ = "stored-epoch";
   std::vector<corochat::server::store::RoomSeq> seqs_{{"r", 41}};
+  std::vector<corochat::server::store::StoredToken> tokens_;
 };
 
 }  // namespace

@@ -555,6 +555,24 @@ TEST_CASE("sqlite store keeps resume tokens hashed", "[store][sqlite]") {
   CHECK(found->nick == "alice");
 }
 
+TEST_CASE("sqlite store lists the live tokens it found when opened", "[store][sqlite]") {
+  TempDir dir;
+  asio::io_context io;
+  {
+    SqliteHistoryStore store(sqlite_options(dir.path()));
+    CHECK(store.tokens_at_open().empty());
+    Client c{store, io};
+    REQUIRE_FALSE(c.save_token("alice", "token-a", system_now() + 60'000));
+    REQUIRE_FALSE(c.save_token("bob", "token-b", system_now() + 60'000));
+    REQUIRE_FALSE(c.save_token("gone", "token-g", system_now() - 1));  // expired
+    REQUIRE_FALSE(c.remove_token("token-b"));
+  }
+  SqliteHistoryStore store(sqlite_options(dir.path()));
+  REQUIRE(store.tokens_at_open().size() == 1);
+  CHECK(store.tokens_at_open()[0].nick == "alice");
+  CHECK(store.tokens_at_open()[0].hash == token_hash("token-a"));
+}
+
 TEST_CASE("sqlite store creates its directory 0700 and files 0600", "[store][sqlite]") {
   TempDir dir;
   const auto data = dir.path() / "data";

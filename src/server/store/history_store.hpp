@@ -128,6 +128,13 @@ struct ResumeRecord {
   Timestamp expires = 0;  // ms since the Unix epoch
 };
 
+// A resume token kept across a restart: its hash and the nick it was given for.
+struct StoredToken {
+  std::string hash;  // token_hash() of the token
+  std::string nick;
+  Timestamp expires = 0;
+};
+
 struct RetentionPolicy {
   std::size_t retain_messages = 10000;  // per room; 0: no count limit
   unsigned retain_days = 0;             // 0: forever
@@ -172,6 +179,9 @@ class HistoryStore {
 
   virtual const std::string& epoch() const = 0;
   virtual const std::vector<RoomSeq>& room_seqs() const = 0;
+  // The unexpired resume tokens found when the store was opened: the
+  // connections that were open when the server last stopped.
+  virtual const std::vector<StoredToken>& tokens_at_open() const = 0;
 
   // void(AppendResult)
   template <typename Token>

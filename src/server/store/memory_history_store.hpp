@@ -27,6 +27,7 @@ class MemoryHistoryStore final : public HistoryStore {
 
   const std::string& epoch() const override { return epoch_; }
   const std::vector<RoomSeq>& room_seqs() const override { return opened_seqs_; }
+  const std::vector<StoredToken>& tokens_at_open() const override { return no_tokens_; }
   std::error_code export_room(std::string_view room,
                               const std::function<void(const HistoryEntry&)>& sink) override;
   void close() override;
@@ -50,6 +51,7 @@ class MemoryHistoryStore final : public HistoryStore {
   MemoryStoreOptions options_;
   std::string epoch_;
   std::vector<RoomSeq> opened_seqs_;  // always empty: a new store
+  std::vector<StoredToken> no_tokens_;  // nothing outlives the process
   std::mutex mutex_;
   bool closed_ = false;
   std::map<std::string, Room, std::less<>> rooms_;

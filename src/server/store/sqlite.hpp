@@ -54,6 +54,10 @@ class Statement {
     auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     return {text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
   }
+  std::string_view column_blob(int column) const {
+    auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    return {bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+  }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -146,6 +146,7 @@ struct SqliteHistoryStore::Impl {
   std::string path;
   std::string epoch;
   std::vector<RoomSeq> opened_seqs;
+  std::vector<StoredToken> opened_tokens;
 
   // The writer's connection, statements and view of the rooms: touched by the
   // writer thread only (and by the constructor before it starts).
@@ -181,6 +182,7 @@ struct SqliteHistoryStore::Impl {
     prepare_writer();
     load_rooms(true);
     for (const auto& [name, row] : rooms) opened_seqs.push_back(RoomSeq{name, row.last_seq});
+    load_tokens();
     // Readers open their connections here so that an unusable file fails the open.
     std::vector<std::unique_ptr<ReaderConnection>> connections;
     for (std::size_t i = 0; i < options.reader_threads; ++i)
@@ -296,6 +298,16 @@ struct SqliteHistoryStore::Impl {
     }
     if (rc != SQLITE_DONE && opening)
       throw StoreError(path + ": not a chatd history database, or damaged (" + writer_db->error_message() + ")");
+  }
+
+  void load_tokens() {
+    Statement live = writer_db->prepare("SELECT hash, nick, expires FROM tokens WHERE expires > ?1");
+    live.bind(1, options.clock());
+    int rc;
+    while ((rc = live.step()) == SQLITE_ROW)
+      opened_tokens.push_back(StoredToken{std::string(live.column_blob(0)), std::string(live.column_text(1)),
+                                          live.column_int(2)});
+    if (rc != SQLITE_DONE) throw StoreError(path + ": cannot read the resume tokens (" + writer_db->error_message() + ")");
   }
 
   // ---------------------------------------------------------------- writer
@@ -660,6 +672,7 @@ int SqliteHistoryStore::schema_version() { return static_cast<int>(migrations.si
 const std::string& SqliteHistoryStore::epoch() const { return impl_->epoch; }
 
 const std::vector<RoomSeq>& SqliteHistoryStore::room_seqs() const { return impl_->opened_seqs; }
+const std::vector<StoredToken>& SqliteHistoryStore::tokens_at_open() const { return impl_->opened_tokens; }
 
 void SqliteHistoryStore::close() { impl_->close(); }
 

@@ -53,6 +53,7 @@ class SqliteHistoryStore final : public HistoryStore {
 
   const std::string& epoch() const override;
   const std::vector<RoomSeq>& room_seqs() const override;
+  const std::vector<StoredToken>& tokens_at_open() const override;
   std::error_code export_room(std::string_view room,
                               const std::function<void(const HistoryEntry&)>& sink) override;
   void close() override;

@@ -80,3 +80,84 @@ TEST_CASE("state: a resume token for a free nick is ignored", "[state][resume]")
   REQUIRE(types(lines) == Strings{"welcome", "joined"});
   CHECK(h.closes.empty());
 }
+
+namespace {
+
+// A stand-in for the store's SHA-256: any function the state applies to a
+// token before comparing it with the stored hash.
+std::string fake_hash(std::string_view token) { return "hash:" + std::string(token); }
+
+std::vector<std::string> token_nicks(const corochat::server::Effects& fx) {
+  std::vector<std::string> out;
+  for (const auto& change : fx.tokens) out.push_back(change.token + "=" + change.nick);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("state: with a store a token is kept at hello and rename and forgotten when its connection ends",
+          "[state][resume][store]") {
+  Harness h;
+  h.state.use_store("e", {});
+  h.connect(1);
+  auto fx = h.send(1, R"({"type":"hello","nick":"alice"})");
+  CHECK(token_nicks(fx) == Strings{"token-1=alice"});
+  CHECK(fx.tokens[0].expires > h.now);
+  fx = h.send(1, R"({"type":"nick","nick":"alicia"})");
+  CHECK(token_nicks(fx) == Strings{"token-1=alicia"});
+  CHECK(token_nicks(h.state.disconnect(1, corochat::protocol::LeaveReason::disconnect, h.now)) == Strings{"token-1="});
+
+  // A shutdown keeps them: they are what lets users resume after the restart.
+  h.login(2, "bob");
+  CHECK(h.state.shutdown().tokens.empty());
+}
+
+TEST_CASE("state: without a store no token is kept", "[state][resume]") {
+  Harness h;
+  h.connect(1);
+  CHECK(h.send(1, R"({"type":"hello","nick":"alice"})").tokens.empty());
+}
+
+TEST_CASE("state: after a restart a reserved nick needs its token until the grace is over",
+          "[state][resume][store]") {
+  StateConfig config;
+  config.resume_grace_ms = 60'000;
+  Harness h(config);
+  h.state.use_store("e", {});
+  h.state.reserve_nicks({{"Alice", fake_hash("old-token")}}, h.now, fake_hash);
+
+  // Someone else, in any case: nick_taken, and no rename to it either.
+  h.connect(1);
+  h.send(1, R"({"type":"hello","nick":"alice","id":7})");
+  check_error(h.take_one(1), "nick_taken", id7);
+  h.send(1, R"({"type":"hello","nick":"alice","resume":"wrong","id":7})");
+  check_error(h.take_one(1), "nick_taken", id7);
+  h.login(2, "bob");
+  h.send(2, R"({"type":"nick","nick":"ALICE","id":7})");
+  check_error(h.take_one(2), "nick_taken", id7);
+
+  // The owner, with the token from before the restart.
+  h.send(1, R"({"type":"hello","nick":"alice","resume":"old-token"})");
+  CHECK(h.state.nick_of(1) == std::optional<std::string>("alice"));
+
+  // Once claimed the reservation is gone: the usual rules apply again.
+  h.state.disconnect(1, corochat::protocol::LeaveReason::disconnect, h.now);
+  h.connect(3);
+  h.send(3, R"({"type":"hello","nick":"alice"})");
+  CHECK(h.state.is_registered(3));
+}
+
+TEST_CASE("state: a reservation nobody claims ends with the grace", "[state][resume][store]") {
+  StateConfig config;
+  config.resume_grace_ms = 60'000;
+  Harness h(config);
+  h.state.use_store("e", {});
+  h.state.reserve_nicks({{"alice", fake_hash("old-token")}}, h.now, fake_hash);
+  h.now += 59'000;
+  h.connect(1);
+  h.send(1, R"({"type":"hello","nick":"alice"})");
+  CHECK_FALSE(h.state.is_registered(1));
+  h.now += 1'000;
+  h.send(1, R"({"type":"hello","nick":"alice"})");
+  CHECK(h.state.is_registered(1));
+}
