@@ -425,7 +425,8 @@ namespace {
 // handshake's last flight, a KeyUpdate, a record cut in half).
 class RawTlsClient {
  public:
-  RawTlsClient(const std::string& port, const fs::path& ca_file) {
+  // receive_buffer: the socket's SO_RCVBUF when not 0.
+  RawTlsClient(const std::string& port, const fs::path& ca_file, int receive_buffer = 0) {
     context_ = SSL_CTX_new(TLS_client_method());
     REQUIRE(context_);
     SSL_CTX_set_min_proto_version(context_, TLS1_3_VERSION);
@@ -446,6 +447,7 @@ class RawTlsClient {
     timeval timeout{5, 0};  // patience: a read or write that takes longer fails the test
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    if (receive_buffer != 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
@@ -590,6 +592,46 @@ TEST_CASE("a client's KeyUpdate is answered with the server's and the chat goes 
     CHECK(pong.find("\"id\":" + id) != std::string::npos);
     CHECK(client.key_updates_received() == round);
   }
+}
+
+TEST_CASE("a KeyUpdate that arrives while the server's socket to the client is full is answered in order", "[tls]") {
+  // The server answers the KeyUpdate from inside SSL_read while its last
+  // record to this client is still partly unsent: the answer must wait
+  // behind that record, not break the session.
+  TempDir dir;
+  make_cert(dir.path);
+  auto args = tls_args(dir.path);
+  args.insert(args.end(), {"--flood-rate", "0", "--queue-bytes", "16777216"});
+  ChatdProcess chatd(args);
+  const std::string port = tls_port(chatd);
+  RawTlsClient client(port, dir.path / "chatd.crt", 4096);
+  client.handshake();
+  client.write("{\"type\":\"hello\",\"nick\":\"stalled\",\"id\":1}\n");
+  client.send_pending();
+  REQUIRE_FALSE(client.read_line_of("welcome").empty());
+  constexpr int count = 3000;  // of 1000 bytes: more than the kernel buffers hold
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto sender = co_await connect_tls(t.io, port, trusting(dir.path / "chatd.crt"), "sender");
+    for (int i = 0; i < count; ++i) {
+      co_await send(*sender, request::say("lobby", std::string(1000, 'x')));
+      Event echo = co_await sender->next_of(EventType::message, patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+  });
+  t.run();
+  REQUIRE(SSL_key_update(client.session(), SSL_KEY_UPDATE_REQUESTED) == 1);
+  client.write("{\"type\":\"ping\",\"id\":2}\n");
+  client.send_pending();
+  int messages = 0;
+  std::string line;
+  for (line = client.read_line(); !line.empty() && line.find("\"type\":\"pong\"") == std::string::npos;
+       line = client.read_line())
+    if (line.find("\"type\":\"message\"") != std::string::npos) ++messages;
+  INFO(chatd.log());
+  CHECK(messages == count);
+  CHECK(line.find("\"id\":2") != std::string::npos);
+  CHECK(client.key_updates_received() == 1);
 }
 
 TEST_CASE("a TLS client that closes in the middle of a record is disconnected and others are served", "[tls]") {
