@@ -1,6 +1,5 @@
 // The few things a connection needs from its socket beyond reading and
-// writing, as overloads per stream type, and the thread's shared buffers of
-// the plain TCP driver.
+// writing, and the thread's shared buffers of the connection drivers.
 #pragma once
 
 #include <array>
@@ -15,13 +14,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace corochat::server::transport {
 
@@ -39,15 +35,14 @@ class TlsStream : private ContextHolder, public boost::asio::ssl::stream<boost::
       : ContextHolder{std::move(context)},
         boost::asio::ssl::stream<boost::asio::ip::tcp::socket>(std::move(socket), *this->context) {}
   TlsStream(TlsStream&&) = default;
+
+  // For the connection that takes over the session after the handshake.
+  const std::shared_ptr<boost::asio::ssl::context>& shared_context() const { return context; }
 };
 
 inline void close_now(boost::asio::ip::tcp::socket& socket) {
   boost::system::error_code ignored;
   socket.close(ignored);
-}
-
-inline void close_now(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream) {
-  close_now(stream.next_layer());
 }
 
 // The last byte is written: tell the peer (TCP FIN), keep reading until it closes.
@@ -64,17 +59,6 @@ inline std::size_t unacknowledged_bytes(boost::asio::ip::tcp::socket& socket) {
   int outstanding = 0;
   if (::ioctl(socket.native_handle(), SIOCOUTQ, &outstanding) != 0) return 0;
   return outstanding > 0 ? static_cast<std::size_t>(outstanding) : 0;
-}
-
-inline std::size_t unacknowledged_bytes(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream) {
-  return unacknowledged_bytes(stream.next_layer());
-}
-
-// TLS says it with close_notify, then waits for the peer's. The reader keeps
-// reading meanwhile (Asio's TLS stream lets the two share the socket), and the
-// session's close grace bounds the wait: a peer that never answers is closed.
-inline boost::asio::awaitable<void> finish_sending(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream) {
-  co_await stream.async_shutdown(boost::asio::as_tuple(boost::asio::use_awaitable));
 }
 
 // End of input as the peer meant it. A TLS peer that closes TCP without
@@ -96,10 +80,9 @@ inline std::string peer_name(const boost::asio::ip::tcp::socket& socket) {
   return host + ":" + std::to_string(ep.port());
 }
 
-// Plain TCP sockets are read the reactor way: wait until bytes are there, then
-// read them into one buffer shared by every connection on the thread, so an
-// idle connection holds no read buffer. A stream that buffers internally (TLS)
-// cannot be read that way and keeps its own buffer with async_read_some.
+// Sockets are read the reactor way: wait until bytes are there, then read
+// them (plain TCP) or what they decrypt to (TLS) into one buffer shared by
+// every connection on the thread, so an idle connection holds no read buffer.
 // The thread's read buffer. Only valid until the reader next suspends: the
 // framer copies out an unfinished line, and parsed requests own their strings.
 inline std::span<char> thread_read_buffer() {

@@ -1,18 +1,28 @@
 // chatd over TLS: certificates made at test time by scripts/make-cert.sh, the
 // same protocol inside, verification by the client, reload on SIGHUP, and
-// whatever is not TLS refused on the TLS port without harm to anyone else.
+// whatever is not TLS refused on the TLS port without harm to anyone else;
+// and what the connection's own TLS driver must get right: requests that
+// arrive with the handshake, KeyUpdate, records cut short, full sockets.
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -405,4 +415,349 @@ TEST_CASE("SIGTERM closes TLS connections with bye and chatd exits promptly", "[
   });
   t.run();
   CHECK(chatd.wait_exit(patience) == std::optional<int>(0));
+}
+
+namespace {
+
+// A TLS 1.3 client on OpenSSL itself, over a blocking loopback socket with
+// timeouts and memory BIOs, so that a test decides which bytes go out when:
+// what the client library never does (requests in the same segment as the
+// handshake's last flight, a KeyUpdate, a record cut in half).
+class RawTlsClient {
+ public:
+  // receive_buffer: the socket's SO_RCVBUF when not 0.
+  RawTlsClient(const std::string& port, const fs::path& ca_file, int receive_buffer = 0) {
+    context_ = SSL_CTX_new(TLS_client_method());
+    REQUIRE(context_);
+    SSL_CTX_set_min_proto_version(context_, TLS1_3_VERSION);
+    REQUIRE(SSL_CTX_load_verify_locations(context_, ca_file.c_str(), nullptr) == 1);
+    SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+    session_ = SSL_new(context_);
+    REQUIRE(session_);
+    input_ = BIO_new(BIO_s_mem());
+    output_ = BIO_new(BIO_s_mem());
+    SSL_set_bio(session_, input_, output_);
+    SSL_set_connect_state(session_);
+    SSL_set_tlsext_host_name(session_, "localhost");
+    SSL_set_msg_callback(session_, &RawTlsClient::on_message);
+    SSL_set_msg_callback_arg(session_, this);
+
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    timeval timeout{5, 0};  // patience: a read or write that takes longer fails the test
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    if (receive_buffer != 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawTlsClient() {
+    if (fd_ >= 0) ::close(fd_);
+    SSL_free(session_);
+    SSL_CTX_free(context_);
+  }
+  RawTlsClient(const RawTlsClient&) = delete;
+  RawTlsClient& operator=(const RawTlsClient&) = delete;
+
+  // Handshakes; the client's last flight (its Finished) stays unsent until
+  // the next send_pending.
+  void handshake() {
+    for (;;) {
+      const int result = SSL_do_handshake(session_);
+      if (result == 1) return;
+      REQUIRE(SSL_get_error(session_, result) == SSL_ERROR_WANT_READ);
+      send_pending();
+      REQUIRE(receive());
+    }
+  }
+  // Encrypts `text` as one record, sent with the next send_pending.
+  void write(std::string_view text) {
+    REQUIRE(SSL_write(session_, text.data(), static_cast<int>(text.size())) == static_cast<int>(text.size()));
+  }
+  // What is encrypted and not sent yet, taken out.
+  std::string take_pending() {
+    std::string bytes;
+    char chunk[4096];
+    for (int n; (n = BIO_read(output_, chunk, sizeof chunk)) > 0;) bytes.append(chunk, static_cast<std::size_t>(n));
+    return bytes;
+  }
+  // Everything encrypted so far, in one send.
+  void send_pending() { send_raw(take_pending()); }
+  void send_raw(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  void close_socket() {
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  // The next line from the server; empty if the connection ended or nothing
+  // came within the socket's timeout.
+  std::string read_line() {
+    for (;;) {
+      if (const auto end = lines_.find('\n'); end != std::string::npos) {
+        std::string line = lines_.substr(0, end);
+        lines_.erase(0, end + 1);
+        return line;
+      }
+      char chunk[16384];
+      const int n = SSL_read(session_, chunk, sizeof chunk);
+      if (n > 0) {
+        lines_.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (SSL_get_error(session_, n) != SSL_ERROR_WANT_READ) return {};
+      send_pending();  // whatever reading made OpenSSL answer
+      if (!receive()) return {};
+    }
+  }
+  // The next line of type `type` (skipping others), or empty.
+  std::string read_line_of(std::string_view type) {
+    const std::string wanted = "\"type\":\"" + std::string(type) + "\"";
+    for (std::string line = read_line(); !line.empty(); line = read_line())
+      if (line.find(wanted) != std::string::npos) return line;
+    return {};
+  }
+
+  SSL* session() { return session_; }
+  int key_updates_received() const { return key_updates_received_; }
+
+ private:
+  bool receive() {
+    char chunk[16384];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    BIO_write(input_, chunk, static_cast<int>(n));
+    return true;
+  }
+  static void on_message(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
+    auto* self = static_cast<RawTlsClient*>(arg);
+    const auto* bytes = static_cast<const unsigned char*>(buf);
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 && bytes[0] == SSL3_MT_KEY_UPDATE)
+      ++self->key_updates_received_;
+  }
+
+  SSL_CTX* context_ = nullptr;
+  SSL* session_ = nullptr;
+  BIO* input_ = nullptr;   // owned by session_
+  BIO* output_ = nullptr;  // owned by session_
+  int fd_ = -1;
+  std::string lines_;
+  int key_updates_received_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("requests sent in the same segment as the client's Finished are answered", "[tls]") {
+  // The handshake reads them from the socket along with the Finished; the
+  // connection must take them over from Asio's BIO pair.
+  TempDir dir;
+  make_cert(dir.path);
+  ChatdProcess chatd(tls_args(dir.path));
+  RawTlsClient client(tls_port(chatd), dir.path / "chatd.crt");
+  client.handshake();
+  client.write("{\"type\":\"hello\",\"nick\":\"early\",\"id\":1}\n{\"type\":\"ping\",\"id\":2}\n");
+  client.send_pending();  // Finished, then the record of both requests, in one send
+  const std::string welcome = client.read_line_of("welcome");
+  INFO(chatd.log());
+  CHECK(welcome.find("\"nick\":\"early\"") != std::string::npos);
+  const std::string pong = client.read_line_of("pong");
+  CHECK(pong.find("\"id\":2") != std::string::npos);
+}
+
+TEST_CASE("a client's KeyUpdate is answered with the server's and the chat goes on", "[tls]") {
+  TempDir dir;
+  make_cert(dir.path);
+  ChatdProcess chatd(tls_args(dir.path));
+  RawTlsClient client(tls_port(chatd), dir.path / "chatd.crt");
+  client.handshake();
+  client.write("{\"type\":\"hello\",\"nick\":\"rekeyed\",\"id\":1}\n");
+  client.send_pending();
+  REQUIRE_FALSE(client.read_line_of("welcome").empty());
+  for (int round = 1; round <= 3; ++round) {
+    // The KeyUpdate goes out ahead of the record of the ping.
+    REQUIRE(SSL_key_update(client.session(), SSL_KEY_UPDATE_REQUESTED) == 1);
+    const std::string id = std::to_string(round + 1);
+    client.write("{\"type\":\"ping\",\"id\":" + id + "}\n");
+    client.send_pending();
+    const std::string pong = client.read_line_of("pong");
+    INFO(chatd.log());
+    CHECK(pong.find("\"id\":" + id) != std::string::npos);
+    CHECK(client.key_updates_received() == round);
+  }
+}
+
+TEST_CASE("a KeyUpdate that arrives while the server's socket to the client is full is answered in order", "[tls]") {
+  // The server answers the KeyUpdate from inside SSL_read while its last
+  // record to this client is still partly unsent: the answer must wait
+  // behind that record, not break the session.
+  TempDir dir;
+  make_cert(dir.path);
+  auto args = tls_args(dir.path);
+  args.insert(args.end(), {"--flood-rate", "0", "--queue-bytes", "16777216"});
+  ChatdProcess chatd(args);
+  const std::string port = tls_port(chatd);
+  RawTlsClient client(port, dir.path / "chatd.crt", 4096);
+  client.handshake();
+  client.write("{\"type\":\"hello\",\"nick\":\"stalled\",\"id\":1}\n");
+  client.send_pending();
+  REQUIRE_FALSE(client.read_line_of("welcome").empty());
+  constexpr int count = 3000;  // of 1000 bytes: more than the kernel buffers hold
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto sender = co_await connect_tls(t.io, port, trusting(dir.path / "chatd.crt"), "sender");
+    for (int i = 0; i < count; ++i) {
+      co_await send(*sender, request::say("lobby", std::string(1000, 'x')));
+      Event echo = co_await sender->next_of(EventType::message, patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+  });
+  t.run();
+  REQUIRE(SSL_key_update(client.session(), SSL_KEY_UPDATE_REQUESTED) == 1);
+  client.write("{\"type\":\"ping\",\"id\":2}\n");
+  client.send_pending();
+  int messages = 0;
+  std::string line;
+  for (line = client.read_line(); !line.empty() && line.find("\"type\":\"pong\"") == std::string::npos;
+       line = client.read_line())
+    if (line.find("\"type\":\"message\"") != std::string::npos) ++messages;
+  INFO(chatd.log());
+  CHECK(messages == count);
+  CHECK(line.find("\"id\":2") != std::string::npos);
+  CHECK(client.key_updates_received() == 1);
+}
+
+TEST_CASE("a TLS client that closes in the middle of a record is disconnected and others are served", "[tls]") {
+  TempDir dir;
+  make_cert(dir.path);
+  ChatdProcess chatd(tls_args(dir.path));
+  const std::string port = tls_port(chatd);
+  {
+    RawTlsClient client(port, dir.path / "chatd.crt");
+    client.handshake();
+    client.write("{\"type\":\"hello\",\"nick\":\"cut\",\"id\":1}\n");
+    client.send_pending();
+    REQUIRE_FALSE(client.read_line_of("welcome").empty());
+    client.write("{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"never whole\"}\n");
+    const std::string record = client.take_pending();
+    REQUIRE(record.size() > 10);
+    client.send_raw(std::string_view(record).substr(0, record.size() / 2));
+    client.close_socket();
+  }
+  // Its place is given back (bounded wait), its half record never executed.
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (chatd.stats().at("connections") != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(chatd.stats().at("connections") == 0);
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    auto alice = co_await connect_tls(t.io, port, trusting(dir.path / "chatd.crt"), "alice");
+    auto bob = co_await connect_tls(t.io, port, trusting(dir.path / "chatd.crt"), "bob");
+    co_await say_and_hear(*alice, *bob, "alice", "still here");
+    CHECK(chatd.stats().at("clients") == 2);  // the cut client is gone
+  });
+  t.run();
+}
+
+TEST_CASE("a TLS client that stops reading for a while then gets every line whole and in order", "[tls]") {
+  // More than the kernel buffers hold: the server's records stop in the
+  // middle when the socket is full and must go on from there.
+  TempDir dir;
+  make_cert(dir.path);
+  auto args = tls_args(dir.path);
+  args.insert(args.end(), {"--flood-rate", "0", "--queue-bytes", "8388608"});
+  ChatdProcess chatd(args);
+  const std::string port = tls_port(chatd);
+  constexpr int count = 2000;
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    TlsOptions tls = trusting(dir.path / "chatd.crt");
+    auto paused = std::make_unique<Client>(t.io.get_executor());
+    paused->set_receive_buffer(4096);
+    paused->set_tls(tls);
+    {
+      auto ec = co_await paused->connect("127.0.0.1", port);
+      REQUIRE_FALSE(ec);
+    }
+    Event welcome = co_await paused->hello("paused", patience);
+    REQUIRE(welcome.kind() == EventType::welcome);
+    auto sender = co_await connect_tls(t.io, port, tls, "sender");
+    for (int i = 0; i < count; ++i) {
+      co_await send(*sender, request::say("lobby", std::to_string(i) + std::string(1000, 'x')));
+      Event echo = co_await sender->next_of(EventType::message, patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+    int next = 0;
+    while (next < count) {
+      Event e = co_await paused->next_of(EventType::message, patience);
+      REQUIRE_FALSE(e.ec);
+      if (e.value.at("from") != json::value("sender")) continue;
+      const std::string text(e.value.at("text").as_string());
+      REQUIRE(text == std::to_string(next) + std::string(1000, 'x'));
+      ++next;
+    }
+  });
+  t.run();
+}
+
+TEST_CASE("a TLS client that reads nothing is disconnected as a slow consumer while a reader gets everything", "[tls]") {
+  TempDir dir;
+  make_cert(dir.path);
+  auto args = tls_args(dir.path);
+  args.insert(args.end(), {"--flood-rate", "0", "--queue-bytes", "32768"});
+  ChatdProcess chatd(args);
+  const std::string port = tls_port(chatd);
+  constexpr int count = 3000;
+  const std::string text(1000, 'x');
+  AsyncTest t;
+  t.spawn([&]() -> asio::awaitable<void> {
+    TlsOptions tls = trusting(dir.path / "chatd.crt");
+    auto slow = std::make_unique<Client>(t.io.get_executor());
+    slow->set_receive_buffer(4096);
+    slow->set_tls(tls);
+    {
+      auto ec = co_await slow->connect("127.0.0.1", port);
+      REQUIRE_FALSE(ec);
+    }
+    Event welcome = co_await slow->hello("slow", patience);
+    REQUIRE(welcome.kind() == EventType::welcome);
+    auto reader = co_await connect_tls(t.io, port, tls, "reader");
+    auto sender = co_await connect_tls(t.io, port, tls, "sender");
+    co_await expect_of(*sender, EventType::joined);
+    for (int i = 0; i < count; ++i) {
+      co_await send(*sender, request::say("lobby", text));
+      Event echo = co_await sender->next_of(EventType::message, patience);
+      REQUIRE_FALSE(echo.ec);
+    }
+    int received = 0;
+    bool slow_left = false;
+    while (received < count) {
+      Event e = co_await reader->next(patience);
+      REQUIRE_FALSE(e.ec);
+      if (e.kind() == EventType::message) {
+        REQUIRE(e.value.at("from") == "sender");
+        ++received;
+      } else if (e.kind() == EventType::left && e.value.at("nick") == "slow") {
+        CHECK(leave_reason(e.value) == LeaveReason::slow_consumer);
+        slow_left = true;
+      }
+    }
+    CHECK(slow_left);
+    // The slow client finds its connection closed long before everything was sent to it.
+    int slow_messages = 0;
+    for (;;) {
+      Event e = co_await slow->next(patience);
+      if (e.ec) break;
+      if (e.kind() == EventType::message) ++slow_messages;
+    }
+    CHECK(slow_messages < count);
+  });
+  t.run();
 }

@@ -1,20 +1,26 @@
-// A TLS connection, driven by a reader coroutine and a writer of completion
-// handlers that flush() starts directly, as plain TCP's does. OpenSSL, not
-// the socket, holds what is ready to read, so the reader keeps a buffer of
-// its own. The writer copies queued lines into one contiguous chunk of a full
-// TLS record (Asio's ssl::stream would otherwise linearise a gathered write
-// into records of at most 8 KiB). A quiet connection holds neither that
-// chunk nor OpenSSL's record buffers.
+// A TLS connection once its handshake (through Asio's ssl::stream) is done:
+// the stream gives up its socket and its OpenSSL session, and the connection
+// drives SSL_read and SSL_write itself over a SocketBio, with completion
+// handlers and no coroutine frames, as plain TCP's driver does. SSL_write
+// sends from OpenSSL's own record buffer straight to the socket; the writer
+// copies queued lines into one contiguous record's worth of plaintext first
+// (OpenSSL writes one buffer per call). A quiet connection holds none of
+// OpenSSL's record buffers.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
-#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <openssl/ssl.h>
+
 #include "server/connection/core.hpp"
+#include "server/tls.hpp"
 #include "server/transport.hpp"
 
 namespace corochat::server {
@@ -26,36 +32,47 @@ class TlsConnection final : public ConnectionCore {
   // How long OpenSSL's record buffers outlast the connection's last read or write.
   static constexpr std::chrono::milliseconds release_delay{1000};
 
-  TlsConnection(transport::TlsStream stream, ClientId id, Inbox& inbox, const ConnectionLimits& limits,
+  // `stream` has completed its handshake; it is left without its socket.
+  TlsConnection(transport::TlsStream&& stream, ClientId id, Inbox& inbox, const ConnectionLimits& limits,
                 AdmissionTicket admission);
 
   void start() override;
   void flush() override;
 
  private:
+  struct FreeSession {
+    void operator()(SSL* ssl) const { SSL_free(ssl); }
+  };
+
   void close_stream() override;
   void wake_writer() override;
   void wake_reader() override;
 
-  asio::awaitable<void> read_loop();
+  void read_on();
+  void resume_after_batch();
   void write_queued();
+  void wait_writable();
   void finish_writer();
   void keep_buffers();
-  asio::awaitable<void> wait_to_read();
+  boost::system::error_code session_error(int result);
 
-  transport::TlsStream stream_;
+  // Where the reader is when it is not reading (as in PlainConnection).
+  enum class Reader : std::uint8_t { busy, paused, throttled };
+
+  std::shared_ptr<boost::asio::ssl::context> context_;  // the session's context, as it was at the handshake
+  boost::asio::ip::tcp::socket socket_;
+  SocketBio socket_bio_;
+  std::unique_ptr<SSL, FreeSession> session_;
   asio::steady_timer release_buffers_;  // waits only while OpenSSL holds buffers
-  // A timer set to "never": the paused or throttled reader waits on it, and
-  // the rest of the connection cancels it to wake it.
-  asio::steady_timer wake_reader_;
-  std::unique_ptr<char[]> chunk_;  // what the writer writes from; kept as long as OpenSSL's buffers
-  bool writing_ = false;        // a write or the close_notify is under way
-  bool write_posted_ = false;   // wake_writer posted a write_queued
+  Reader reader_ = Reader::busy;
+  bool resume_posted_ = false;     // wake_reader has posted resume_after_batch
+  bool write_posted_ = false;      // wake_writer posted a write_queued
+  bool waiting_writable_ = false;  // waiting for room in the socket buffer
   bool writer_done_ = false;
-  bool reader_waiting_ = false;
-  bool buffers_used_ = false;   // read or written since release_buffers_ was set
+  bool close_notify_sent_ = false;
+  bool finishing_ = false;     // close_notify is sent: the writer waits for the peer's
+  bool buffers_used_ = false;  // read or written since release_buffers_ was set
   bool release_armed_ = false;
-  bool finishing_ = false;  // the writer has sent all and waits for the peer's close_notify
 };
 
 std::shared_ptr<ConnectionCore> make_connection(transport::TlsStream stream, ClientId id, Inbox& inbox,
