@@ -88,9 +88,11 @@ void start_piped(ChildProcess& child, std::vector<std::string> args) {
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);  // no other child may hold its ends open
   args.insert(args.begin(), CHAT_CLIENT_PATH);
   auto argv = argv_of(args);
+  const pid_t parent = ::getpid();
   child.pid = ::fork();
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    die_with_parent(parent);
     keep_away_from_home();
     ::dup2(fds[0], STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
@@ -208,9 +210,11 @@ int start_on_terminal(ChildProcess& child, std::vector<std::string> args, unsign
   size.ws_col = columns;
   args.insert(args.begin(), CHAT_CLIENT_PATH);
   auto argv = argv_of(args);
+  const pid_t parent = ::getpid();
   child.pid = ::forkpty(&master, nullptr, nullptr, &size);
   REQUIRE(child.pid >= 0);
   if (child.pid == 0) {
+    die_with_parent(parent);
     keep_away_from_home();
     ::setenv("TERM", "xterm", 1);
     ::unsetenv("NO_COLOR");

@@ -77,4 +77,8 @@ struct ProgramRun {
 ProgramRun run_program(std::vector<std::string> argv, std::chrono::milliseconds limit,
                        const std::string& stop_when = {});
 
+// In a forked child before exec: the child is killed when the test process
+// ends, however it ends (a crash or a ctest timeout runs no destructor).
+void die_with_parent(pid_t parent);
+
 }  // namespace corochat::test
