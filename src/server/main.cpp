@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "cli/command_line.hpp"
 #include "server/descriptors.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"
@@ -42,9 +43,9 @@ int export_history(const corochat::server::StoreConfig& config) {
     }
   } catch (const std::exception& e) {
     std::cerr << "chatd: " << e.what() << '\n';
-    return 1;
+    return corochat::cli::exit_runtime;
   }
-  return 0;
+  return corochat::cli::exit_ok;
 }
 
 }  // namespace
@@ -53,16 +54,16 @@ int main(int argc, char** argv) {
   using namespace corochat::server;
   CommandLine cl = parse_command_line(argc, argv);
   if (!cl.error.empty()) {
-    std::cerr << "chatd: " << cl.error << "\n(chatd --help lists the options)\n";
-    return 2;
+    std::cerr << "chatd: " << cl.error << '\n' << cl.hint << '\n';
+    return corochat::cli::exit_usage;
   }
-  if (cl.help) {
-    std::cout << usage();
-    return 0;
+  if (!cl.output.empty()) {
+    std::cout << cl.output;
+    return corochat::cli::exit_ok;
   }
-  if (cl.version) {
-    std::cout << "chatd " COROCHAT_VERSION " (protocol 1)\n";
-    return 0;
+  if (cl.print_config) {
+    std::cout << print_config(cl.config);
+    return corochat::cli::exit_ok;
   }
   log::set_level(cl.config.log_level);
   if (!cl.config.store.export_room.empty()) return export_history(cl.config.store);
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "chatd: " << e.what() << '\n';
-    return 1;
+    return corochat::cli::exit_runtime;
   }
-  return 0;
+  return corochat::cli::exit_ok;
 }
