@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     std::cout << print_config(cl.config);
     return corochat::cli::exit_ok;
   }
+  const ServerConfig as_read = cl.config;
   log::set_level(cl.config.log_level);
   if (!cl.config.store.export_room.empty()) return export_history(cl.config.store);
   std::signal(SIGPIPE, SIG_IGN);
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   try {
     boost::asio::io_context io(1);
     Server server(io, cl.config);
+    server.reload_with(as_read, [file = cl.config_file, given = cl.given] { return load_configuration(file, given); });
     server.start();
     for (const auto& endpoint : server.local_endpoints()) {
       // Always printed: scripts and tests read the port from this line.
