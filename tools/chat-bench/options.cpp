@@ -34,14 +34,14 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, double& second
 void add_common(CLI::App& mode, Options& o, std::string& proto, std::optional<bool>& quickack) {
   mode.add_option("--proto", proto, "corochat, irc, nats, redis or lines")->type_name("P")->required();
   mode.add_option("--host", o.host, "the server's address (default 127.0.0.1)")->type_name("H");
-  mode.add_option("--port", o.port, "the server's port")->type_name("N")->required()->check(CLI::Range(1, 65535));
+  mode.add_option("--port", o.port, "the server's port")->type_name("N")->required()->check(CLI::Range(1, 65535).description(""));
   mode.add_option("--server-pid", o.server_pid, "sample this process's CPU and memory")
       ->type_name("PID")
-      ->check(CLI::Range(1, 0x3fffffff));
+      ->check(CLI::Range(1, 0x3fffffff).description(""));
   mode.add_flag("--json", o.json, "one JSON object instead of a table");
   mode.add_option("--concurrency", o.concurrency, "connections set up at once (default 200)")
       ->type_name("N")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(CLI::PositiveNumber).description(""));
   mode.add_flag_function("--quickack", [&quickack](std::int64_t) { quickack = true; },
                          "acknowledge every read at once (default on for irc, nats, redis)");
   mode.add_flag_function("--no-quickack", [&quickack](std::int64_t) { quickack = false; }, "...or not");
@@ -53,7 +53,7 @@ void add_common(CLI::App& mode, Options& o, std::string& proto, std::optional<bo
             const std::size_t colon = v.find(':');
             return colon != std::string::npos && colon > 0 && colon + 1 < v.size() ? "" : "expected NAME:PASSWORD";
           },
-          "NAME:PASSWORD");
+          "");
   mode.add_flag("--tls", o.tls, "corochat over TLS, checking the certificate against the system's authorities");
   mode.add_option("--ca", o.ca_file, "trust the PEM certificates in FILE instead (implies --tls)")->type_name("FILE");
   mode.add_flag("--insecure", o.insecure, "TLS without checking the certificate (implies --tls)");
@@ -101,7 +101,7 @@ ParsedOptions parse_options(const std::vector<std::string_view>& args) {
   fanout->add_option("--window", o.window, "messages in flight per publisher")->type_name("W");
   fanout->add_option("--rate", o.rate, "messages a second, all publishers together")
       ->type_name("MSGS_PER_S")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(CLI::NonNegativeNumber).description(""));
   add_duration(*fanout, "--duration", o.duration, "how long the measured interval lasts")->required();
   add_duration(*fanout, "--warmup", o.warmup, "traffic before the measured interval (default 0)");
   fanout->add_option("--room", o.room, "the room (default bench)")->type_name("NAME");

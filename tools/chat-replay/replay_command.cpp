@@ -28,10 +28,8 @@ bool split_host_port(std::string_view text, std::string& host, std::string& port
   return !port.empty() && number <= 65535;
 }
 
-// A port number 1 to 65535 (0 where `zero` allows a free one).
-CLI::Validator port_check(bool zero) {
-  return CLI::Range(zero ? 0 : 1, 65535);
-}
+// A server's port: 1 to 65535.
+CLI::Validator port_check() { return CLI::Range(1, 65535).description(""); }
 
 }  // namespace
 
@@ -46,14 +44,14 @@ ReplayCommand parse_replay_command(const std::vector<std::string>& args) {
       "Exit status: 0 all passed, 1 some failed, 2 a scenario file or the command line is wrong.");
   RunOptions& run = command.run;
   app.add_option("--host", run.host, "the server's address (default 127.0.0.1)")->type_name("H");
-  app.add_option("--port", run.port, "the server's port (default 7000)")->type_name("P")->check(port_check(false));
+  app.add_option("--port", run.port, "the server's port (default 7000)")->type_name("P")->check(port_check());
   app.add_flag("--tls", run.tls.enabled, "connect with TLS, checking the server's certificate and name");
   app.add_option("--ca", run.tls.ca_file, "trust the PEM certificates in FILE (implies --tls)")->type_name("FILE");
   app.add_flag("--insecure", run.tls.insecure, "TLS without checking the certificate (implies --tls; unsafe)");
   app.add_option("--junit", command.junit_path, "also write a JUnit XML report")->type_name("FILE");
   app.add_flag("--verbose", command.verbose, "show every line sent (>) and received (<)");
   app.add_flag("--real-time", run.real_time, "keep the recorded pauses (`pause` steps)");
-  app.add_option("scenarios", command.files, "scenario files")->type_name("SCENARIO...");
+  app.add_option("scenarios", command.files, "scenario files")->type_name("SCENARIO");
 
   CLI::App* record = app.add_subcommand(
       "record",
