@@ -553,8 +553,11 @@ Changes compare_settings(const ServerConfig& before, const ServerConfig& after) 
 }
 
 void take_live_settings(ServerConfig& running, const ServerConfig& next) {
-  running.tls.cert_file = next.tls.cert_file;
-  running.tls.key_file = next.tls.key_file;
+  // New files for the TLS listener there is; none started or stopped.
+  if (running.tls.enabled() == next.tls.enabled()) {
+    running.tls.cert_file = next.tls.cert_file;
+    running.tls.key_file = next.tls.key_file;
+  }
   running.connection.flood_rate = next.connection.flood_rate;
   running.connection.flood_burst = next.connection.flood_burst;
   running.admission.max_per_address = next.admission.max_per_address;

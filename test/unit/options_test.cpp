@@ -242,6 +242,11 @@ TEST_CASE("options: every live setting is taken on reload", "[options][reload]")
       compare_settings(ServerConfig{}, load_configuration("", {{"tls-cert", "a.crt"}, {"tls-key", "a.key"}}).config);
   CHECK(tls_on.live.empty());
   CHECK(tls_on.restart == std::vector<std::string>{"tls-cert", "tls-key"});
+  // ...and the files of a running listener stay until then.
+  ServerConfig serving = load_configuration("", {{"tls-cert", "a.crt"}, {"tls-key", "a.key"}}).config;
+  take_live_settings(serving, ServerConfig{});
+  CHECK(serving.tls.cert_file == "a.crt");
+  CHECK(compare_settings(serving, ServerConfig{}).restart == std::vector<std::string>{"tls-cert", "tls-key"});
 }
 
 TEST_CASE("options: the example etc/chatd.toml is read whole and marks exactly the live settings", "[options][config-file]") {
