@@ -64,7 +64,7 @@ for round in $(seq "$rounds"); do
     for shape in "100 1" "100 4" "500 1" "500 4"; do
       set -- $shape
       run "$label" "$chatd" fanout --subscribers "$1" --publishers "$2" --payload 100 --window 64 \
-        --duration 4 --warmup 1 --room bench | sed "s/fanout /fanout-n$1-p$2 /"
+        --duration 4s --warmup 1s --room bench | sed "s/fanout /fanout-n$1-p$2 /"
     done
     run "$label" "$chatd" idle --connections 4000 --room-size 100
   done

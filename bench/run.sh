@@ -233,7 +233,7 @@ for workload in $workloads; do
         set -- $shape
         for name in $fanout_servers; do
           run_one "fanout-n$1-p$2-$name" "$name" fanout --subscribers "$1" --publishers "$2" \
-            --payload "$payload" --window "$window" --duration "$duration" --warmup "$warmup" --room bench
+            --payload "$payload" --window "$window" --duration "${duration}s" --warmup "${warmup}s" --room bench
         done
       done ;;
     latency)
@@ -248,7 +248,7 @@ for workload in $workloads; do
       echo "$rate" >"$raw/latency-rate"
       for name in $servers; do
         run_one "latency-n100-p1-$name" "$name" fanout --subscribers 100 --publishers 1 \
-          --payload "$payload" --rate "$rate" --duration "$duration" --warmup "$warmup" --room bench
+          --payload "$payload" --rate "$rate" --duration "${duration}s" --warmup "${warmup}s" --room bench
       done ;;
     idle)
       for name in $others_servers; do

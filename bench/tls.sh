@@ -32,7 +32,7 @@ done
 fanout() {  # $1 port, rest: extra chat-bench arguments
   local port=$1; shift
   taskset -c 1 "$bench" fanout --proto corochat --host localhost --port "$port" "$@" --subscribers 100 \
-    --publishers 1 --payload 100 --window 64 --duration 5 --warmup 1 --server-pid "$pid" --json |
+    --publishers 1 --payload 100 --window 64 --duration 5s --warmup 1s --server-pid "$pid" --json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["server_cpu_s_per_m_deliveries"], r["deliveries_per_s"], r.get("lost"))'
 }
 

@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev
   openssl libssl-dev
   libsqlite3-dev
+  libcli11-dev libtomlplusplus-dev
 )
 
 missing=()

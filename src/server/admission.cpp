@@ -59,6 +59,16 @@ Refusal Admission::admit(const Key& key, Clock::time_point now) {
   return Refusal::none;
 }
 
+void Admission::set_limits(const AdmissionConfig& limits, Clock::time_point now) {
+  config_.max_per_address = limits.max_per_address;
+  config_.connect_rate = limits.connect_rate;
+  config_.connect_burst = limits.connect_burst;
+  for (auto& [key, block] : blocks_) {
+    block.connects = RateLimiter(config_.connect_rate, config_.connect_burst, now);
+    block.full_again = now;
+  }
+}
+
 void Admission::release(const Key& key) {
   if (open_ > 0) --open_;
   auto it = blocks_.find(key);

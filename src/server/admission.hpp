@@ -49,6 +49,13 @@ class Admission {
   Refusal admit(const Key& key, Clock::time_point now);
   void release(const Key& key);
 
+  // New per-network limits (max_per_address, connect_rate, connect_burst;
+  // the prefix and max_clients stay), on reload. Connections counted so far
+  // stay counted; each network's connect budget starts full at the new rate.
+  // While the per-network limits were off, connections were not counted per
+  // network: switched on, they count those opened from then on.
+  void set_limits(const AdmissionConfig& limits, Clock::time_point now);
+
   std::size_t connections(const Key& key) const;
   std::size_t open() const { return open_; }  // from all addresses
   // Address blocks remembered: those with connections, and those whose

@@ -173,6 +173,9 @@ void Broadcaster::on(Inbound& in) {
       shutting_down_ = true;
       apply(state_.shutdown());
       return;
+    case Inbound::Kind::settings:
+      if (in.settings) state_.take_live_settings(*in.settings);
+      return;
   }
 }
 

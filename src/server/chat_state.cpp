@@ -139,6 +139,12 @@ Effects ChatState::registration_expired(ClientId client) {
   return fx;
 }
 
+void ChatState::take_live_settings(const StateConfig& next) {
+  config_.motd = next.motd;
+  config_.password = next.password;
+  config_.limits = next.limits;
+}
+
 Effects ChatState::shutdown() {
   Effects fx;
   std::vector<ClientId> everyone;

@@ -177,6 +177,10 @@ class ChatState {
   Effects registration_expired(ClientId client);
   // Server shutdown: `bye shutdown` to every connection, no `left` events.
   Effects shutdown();
+  // On reload: the MOTD, the password and the limits welcome advertises,
+  // from `next`, for the clients that say hello from now on. The rest of the
+  // configuration is read at start only.
+  void take_live_settings(const StateConfig& next);
 
   // Rooms' messages go through a history store from now on: `epoch` is the
   // store's, and each room listed continues from its stored seq (rooms are

@@ -1,5 +1,6 @@
 // chatd's configuration: one struct whose default values are chatd's
-// defaults. The command line (options.cpp) writes into it, states those
+// defaults. The command line and the --config file (options.cpp) write into
+// it, state those
 // defaults in --help by reading a default-constructed ServerConfig, and
 // checks the ranges below.
 //
@@ -144,6 +145,9 @@ struct ServerConfig {
   std::size_t max_refusing = 256;
   log::Level log_level = log::Level::warn;
   StoreConfig store;
+  // Where state.password was read from (its first line); empty: no password.
+  // Read again on SIGHUP.
+  std::string password_file;
 };
 
 // The longest line chatd may send that is not cut to fit the queue: a

@@ -57,6 +57,7 @@ struct Inbound {
     timed_out,              // ...and silent for the grace period after the ping: closed with bye timeout
     registration_deadline,  // the registration time is up
     shutdown,               // SIGINT or SIGTERM
+    settings,               // SIGHUP: the state's live settings (`settings` set)
   };
   Kind kind;
   ClientId client = 0;
@@ -64,6 +65,8 @@ struct Inbound {
   std::vector<protocol::ParseResult> items;
   std::string detail;
   Network network{};  // opened: the peer's admission group, for per-network limits
+  // settings: the MOTD, password and advertised limits to serve from now on.
+  std::shared_ptr<const StateConfig> settings{};
 };
 
 using Inbox = boost::asio::experimental::channel<void(boost::system::error_code, Inbound)>;

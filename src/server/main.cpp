@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "cli/command_line.hpp"
 #include "server/descriptors.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"
@@ -42,9 +43,9 @@ int export_history(const corochat::server::StoreConfig& config) {
     }
   } catch (const std::exception& e) {
     std::cerr << "chatd: " << e.what() << '\n';
-    return 1;
+    return corochat::cli::exit_runtime;
   }
-  return 0;
+  return corochat::cli::exit_ok;
 }
 
 }  // namespace
@@ -53,17 +54,18 @@ int main(int argc, char** argv) {
   using namespace corochat::server;
   CommandLine cl = parse_command_line(argc, argv);
   if (!cl.error.empty()) {
-    std::cerr << "chatd: " << cl.error << "\n(chatd --help lists the options)\n";
-    return 2;
+    std::cerr << "chatd: " << cl.error << '\n' << cl.hint << '\n';
+    return corochat::cli::exit_usage;
   }
-  if (cl.help) {
-    std::cout << usage();
-    return 0;
+  if (!cl.output.empty()) {
+    std::cout << cl.output;
+    return corochat::cli::exit_ok;
   }
-  if (cl.version) {
-    std::cout << "chatd " COROCHAT_VERSION " (protocol 1)\n";
-    return 0;
+  if (cl.print_config) {
+    std::cout << print_config(cl.config);
+    return corochat::cli::exit_ok;
   }
+  const ServerConfig as_read = cl.config;
   log::set_level(cl.config.log_level);
   if (!cl.config.store.export_room.empty()) return export_history(cl.config.store);
   std::signal(SIGPIPE, SIG_IGN);
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   try {
     boost::asio::io_context io(1);
     Server server(io, cl.config);
+    server.reload_with(as_read, [file = cl.config_file, given = cl.given] { return load_configuration(file, given); });
     server.start();
     for (const auto& endpoint : server.local_endpoints()) {
       // Always printed: scripts and tests read the port from this line.
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "chatd: " << e.what() << '\n';
-    return 1;
+    return corochat::cli::exit_runtime;
   }
-  return 0;
+  return corochat::cli::exit_ok;
 }

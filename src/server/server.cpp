@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 #include <malloc.h>
 
@@ -97,6 +98,21 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
 }
 
+// "0.0.0.0:7000", "[::]:7000"
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const std::string address = endpoint.address().to_string();
+  return (endpoint.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(endpoint.port());
+}
+
+// "address already in use": the system's message, as a clause.
+std::string plain_words(const boost::system::error_code& ec) {
+  if (!ec) return "no address found";
+  std::string text = ec.message();
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' && !(text.size() > 1 && text[1] >= 'A' && text[1] <= 'Z'))
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  return text;
+}
+
 // Gives back one count when it ends (the listener took it, so that a burst
 // of accepts sees it before the refusal's coroutine first runs).
 class Uncount {
@@ -135,23 +151,30 @@ Server::Server(asio::io_context& io, ServerConfig options)
 
 void Server::listen(const std::string& port, Acceptors& into) {
   tcp::resolver resolver(io_);
-  auto results = resolver.resolve(options_.host, port, tcp::resolver::passive);
-  for (const auto& entry : results) {
-    listen_on(entry.endpoint(), into);
-    break;  // the first address the host names; "::" covers IPv4 as well
-  }
+  boost::system::error_code ec;
+  auto results = resolver.resolve(options_.host, port, tcp::resolver::passive, ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot listen on " + options_.host + " port " + port + ": " + plain_words(ec));
+  // The first address the host names; "::" covers IPv4 as well.
+  listen_on(results.begin()->endpoint(), into);
 }
 
+// The steps of listening with the one that failed said in plain words, and
+// no source location: "cannot listen on 0.0.0.0:7000: address already in use".
 void Server::listen_on(const tcp::endpoint& endpoint, Acceptors& into) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
-  acceptor->open(endpoint.protocol());
-  acceptor->set_option(asio::socket_base::reuse_address(true));
+  boost::system::error_code ec;
+  auto fail = [&endpoint](const boost::system::error_code& why) {
+    return std::runtime_error("cannot listen on " + endpoint_text(endpoint) + ": " + plain_words(why));
+  };
+  if (acceptor->open(endpoint.protocol(), ec); ec) throw fail(ec);
+  acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (endpoint.address().is_v6()) {
     boost::system::error_code ignored;  // dual stack where the OS allows it
     acceptor->set_option(asio::ip::v6_only(false), ignored);
   }
-  acceptor->bind(endpoint);
-  acceptor->listen(asio::socket_base::max_listen_connections);
+  if (acceptor->bind(endpoint, ec); ec) throw fail(ec);
+  if (acceptor->listen(asio::socket_base::max_listen_connections, ec); ec) throw fail(ec);
   into.push_back(std::move(acceptor));
 }
 
@@ -296,21 +319,57 @@ asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket
   connection->start();
 }
 
+void Server::reload_with(ServerConfig as_read, Reread reread) {
+  as_read_ = std::move(as_read);
+  reread_ = std::move(reread);
+}
+
 asio::awaitable<void> Server::wait_for_reload() {
   for (;;) {
     std::tuple<boost::system::error_code, int> got = co_await reload_signals_.async_wait(use_tuple);
     if (std::get<0>(got) || finished_) co_return;
-    if (!tls_context_) {
-      log::warn("SIGHUP: nothing to reload (no TLS certificate); carrying on");
-      continue;
-    }
-    // New connections get the new context; open ones keep theirs.
-    try {
-      tls_context_ = load_tls_context(options_.tls);
-      log::warn("SIGHUP: reloaded the TLS certificate ", options_.tls.cert_file);
-    } catch (const std::exception& e) {
-      log::error("SIGHUP: keeping the current TLS certificate: ", e.what());
-    }
+    co_await reload();
+  }
+}
+
+// The new settings reach new connections: the listener's admission limits
+// and TLS context, the sessions' flood limit (each connection takes its
+// bucket when it opens), and, through the inbox, the broadcaster's MOTD,
+// password and advertised limits. Open connections keep what they have.
+asio::awaitable<void> Server::reload() {
+  if (!reread_) {
+    if (!tls_context_) log::warn("SIGHUP: nothing to reload (no TLS certificate); carrying on");
+    else reload_tls();
+    co_return;
+  }
+  Loaded next = reread_();
+  if (!next.error.empty()) {
+    log::error("SIGHUP: keeping the current configuration: ", next.error);
+    co_return;
+  }
+  const Changes changes = compare_settings(as_read_, next.config);
+  for (const auto& name : changes.restart)
+    log::warn("SIGHUP: ", name, " changed; it takes effect when chatd is restarted");
+  take_live_settings(as_read_, next.config);
+  take_live_settings(options_, next.config);
+  log::set_level(options_.log_level);
+  admission_->set_limits(options_.admission, std::chrono::steady_clock::now());
+  if (tls_context_) reload_tls();
+  Inbound settings{Inbound::Kind::settings, 0, nullptr, {}, {}};
+  settings.settings = std::make_shared<const StateConfig>(broadcaster_config(options_));
+  co_await tell(inbox_, std::move(settings), use_tuple);
+  std::string applied;
+  for (const auto& name : changes.live) applied += (applied.empty() ? "" : ", ") + name;
+  log::warn("SIGHUP: reloaded the configuration; ", applied.empty() ? "no live setting changed" : "applied " + applied);
+}
+
+// New connections get the new context; open ones keep theirs.
+void Server::reload_tls() {
+  try {
+    tls_context_ = load_tls_context(options_.tls);
+    log::warn("SIGHUP: reloaded the TLS certificate ", options_.tls.cert_file);
+  } catch (const std::exception& e) {
+    log::error("SIGHUP: keeping the current TLS certificate: ", e.what());
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -19,6 +20,7 @@
 #include "server/config.hpp"
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"
+#include "server/options.hpp"
 #include "server/store/history_store.hpp"
 
 namespace corochat::server {
@@ -32,6 +34,13 @@ class Server {
   // Starts accepting; the io_context's run() returns after shutdown.
   ~Server();
   void start();
+  // What SIGHUP reads: the configuration file and command line again. The
+  // settings that can change live are applied (see take_live_settings); the
+  // others are compared with `as_read` (the configuration before chatd fitted
+  // it to the system) and logged when they changed. Without it, SIGHUP only
+  // reloads the TLS certificate.
+  using Reread = std::function<Loaded()>;
+  void reload_with(ServerConfig as_read, Reread reread);
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints() const;
 
@@ -48,6 +57,8 @@ class Server {
   void report_shortage(const std::string& what);
   void report_handshake_failure(const std::string& peer, const std::string& how);
   boost::asio::awaitable<void> wait_for_reload();
+  boost::asio::awaitable<void> reload();
+  void reload_tls();
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
 
@@ -55,7 +66,9 @@ class Server {
   ServerConfig options_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
-  boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
+  boost::asio::signal_set reload_signals_;  // SIGHUP: reload the configuration
+  Reread reread_;
+  ServerConfig as_read_;  // the configuration read last, before fitting it to the system
   Inbox inbox_;
   // Before the broadcaster, which uses it; none with --store memory.
   std::unique_ptr<store::HistoryStore> store_;

@@ -112,7 +112,7 @@ TEST_CASE("fanout with a window: every message reaches every subscriber") {
   ChatdProcess chatd(bench_flags);
   auto args = common(chatd, "fanout");
   args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "100", "--window", "16",
-                           "--duration", "1", "--warmup", "0.2"});
+                           "--duration", "1s", "--warmup", "200ms"});
   check_fanout(run_bench(args), 5);
 }
 
@@ -120,7 +120,7 @@ TEST_CASE("fanout at a fixed rate: sends rate x duration, loses nothing") {
   ChatdProcess chatd(bench_flags);
   auto args = common(chatd, "fanout");
   args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "64", "--rate", "200",
-                           "--duration", "1"});
+                           "--duration", "1s"});
   const BenchResult run = run_bench(args);
   check_fanout(run, 5);
   CHECK(count(run.report, "sent") == 200);
@@ -180,7 +180,7 @@ TEST_CASE("fanout over TLS: verified against the given CA, refused against the s
 
   auto args = common(chatd, "fanout");
   args.insert(args.end(), {"--subscribers", "5", "--publishers", "2", "--payload", "100", "--window", "16",
-                           "--duration", "1", "--warmup", "0.2"});
+                           "--duration", "1s", "--warmup", "200ms"});
   auto verified = args;
   verified.insert(verified.end(), {"--ca", dir + "/chatd.crt"});
   check_fanout(run_bench(verified), 5);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "chatd_process.hpp"
 
 namespace {
@@ -63,4 +65,30 @@ TEST_CASE("chatd accepts the smallest limits it allows and starts") {
   INFO(run.output);
   CHECK(run.exit_status == -1);  // still serving when stopped
   CHECK(run.output.find("listening on") != std::string::npos);
+}
+
+TEST_CASE("chatd says in plain words why it cannot listen and exits 1") {
+  corochat::test::ChatdProcess first({"--store", "memory"});
+  const ProgramRun run = corochat::test::run_program(
+      {CHATD_PATH, "--host", "127.0.0.1", "--port", first.port(), "--store", "memory"}, std::chrono::seconds(5),
+      "listening on");
+  INFO(run.output);
+  CHECK(run.exit_status == 1);
+  CHECK(run.output.find("chatd: cannot listen on 127.0.0.1:" + first.port() + ": address already in use\n") !=
+        std::string::npos);
+  CHECK(run.output.find(".hpp") == std::string::npos);  // no source locations
+}
+
+TEST_CASE("chatd exits 2 on a config file it cannot use and names the line") {
+  char name[] = "/tmp/chatd-options-XXXXXX.toml";
+  const int fd = ::mkstemps(name, 5);
+  REQUIRE(fd >= 0);
+  const std::string text = "port = 0\nmotd = \"hi\"\nflood = 3\n";
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  const ProgramRun run = run_chatd({"--config", name});
+  ::unlink(name);
+  INFO(run.output);
+  CHECK(run.exit_status == 2);
+  CHECK(run.output.find(std::string("chatd: ") + name + ":3: unknown setting 'flood'") != std::string::npos);
 }

@@ -165,3 +165,15 @@ TEST_CASE("admission: at most max_clients open from all addresses, and refusals 
     CHECK(admission.admit(key("192.0.2.4"), t0) == Refusal::server_full);
   }
 }
+
+TEST_CASE("admission: new limits apply to the next connection and keep the ones counted", "[admission]") {
+  Admission admission(AdmissionConfig{.max_per_address = 1, .connect_rate = 0});
+  const auto alice = key("192.0.2.1");
+  CHECK(admitted(admission, alice, t0, 3) == 1);
+  admission.set_limits(AdmissionConfig{.max_per_address = 3, .connect_rate = 0}, t0);
+  CHECK(admitted(admission, alice, t0, 5) == 2);  // the one open still counts
+  CHECK(admission.connections(alice) == 3);
+  admission.set_limits(AdmissionConfig{.max_per_address = 0, .connect_rate = 1, .connect_burst = 2}, t0 + 1s);
+  CHECK(admitted(admission, key("192.0.2.2"), t0 + 1s, 5) == 2);  // the new burst
+  CHECK(admitted(admission, alice, t0 + 1s, 5) == 2);  // a full budget at the new rate
+}

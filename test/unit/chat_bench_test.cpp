@@ -273,7 +273,7 @@ TEST_CASE("chat-bench /proc parsing: CPU ticks after a command name with spaces,
 
 TEST_CASE("chat-bench options: the documented command lines, and usage errors") {
   auto fanout = parse_options({"fanout", "--proto", "irc", "--port", "6667", "--subscribers", "100", "--publishers",
-                               "4", "--payload", "100", "--window", "64", "--duration", "10", "--warmup", "2",
+                               "4", "--payload", "100", "--window", "64", "--duration", "10s", "--warmup", "1500ms",
                                "--server-pid", "99", "--json"});
   REQUIRE(fanout.options);
   CHECK(fanout.options->mode == Mode::fanout);
@@ -281,6 +281,7 @@ TEST_CASE("chat-bench options: the documented command lines, and usage errors") 
   CHECK(fanout.options->subscribers == 100);
   CHECK(fanout.options->window == 64);
   CHECK(fanout.options->duration == 10.0);
+  CHECK(fanout.options->warmup == 1.5);
   CHECK(fanout.options->server_pid == 99);
   CHECK(fanout.options->json);
   CHECK(fanout.options->quickack);  // on by default for irc
@@ -294,6 +295,9 @@ TEST_CASE("chat-bench options: the documented command lines, and usage errors") 
 
   CHECK(parse_options({"--help"}).error.empty());
   CHECK_FALSE(parse_options({"--help"}).options);
+  CHECK(parse_options({"--help"}).output.find("fanout") != std::string::npos);
+  CHECK(parse_options({"idle", "--help"}).output.find("--hold DURATION") != std::string::npos);
+  CHECK(parse_options({"--version"}).output.starts_with("chat-bench "));
   auto bad = [](std::vector<std::string_view> args) {
     auto parsed = parse_options(args);
     return !parsed.options && !parsed.error.empty();
@@ -302,13 +306,50 @@ TEST_CASE("chat-bench options: the documented command lines, and usage errors") 
   CHECK(bad({"flood", "--proto", "corochat", "--port", "1"}));
   CHECK(bad({"fanout", "--proto", "smtp", "--port", "1"}));
   // Exactly one of --window and --rate.
-  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1"}));
-  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1", "--window",
+  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1s"}));
+  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1s", "--window",
              "1", "--rate", "100"}));
-  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1", "--window",
+  CHECK(bad({"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--duration", "1s", "--window",
              "1", "--payload", "10"}));
   CHECK(bad({"idle", "--proto", "corochat", "--port", "1", "--connections", "x"}));
   CHECK(bad({"idle", "--proto", "corochat", "--port", "1", "--connections", "5", "--bogus"}));
+}
+
+TEST_CASE("chat-bench options: each bad invocation says what is wrong and exits 2") {
+  struct Case {
+    std::vector<std::string_view> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{}, "subcommand"},
+      {{"flood"}, "unexpected argument 'flood'"},
+      {{"idle", "--proto", "corochat", "--port", "1", "--connections", "5", "--bogus"}, "unknown option --bogus"},
+      {{"idle", "--proto", "corochat", "--port", "70000", "--connections", "5"}, "--port"},
+      {{"idle", "--proto", "corochat", "--port", "0", "--connections", "5"}, "--port"},
+      {{"idle", "--proto", "corochat", "--connections", "5"}, "--port is required"},
+      {{"idle", "--proto", "smtp", "--port", "1", "--connections", "5"}, "bad value for --proto: 'smtp'"},
+      {{"idle", "--proto", "corochat", "--port", "1", "--connections", "5", "--hold", "3"},
+       "bad value for --hold: '3' (needs a unit: 3s or 3ms)"},
+      {{"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--window", "1", "--duration", "2"},
+       "bad value for --duration: '2' (needs a unit"},
+      {{"idle", "--proto", "irc", "--port", "1", "--connections", "5", "--tls"}, "--tls is for --proto corochat"},
+      {{"fanout", "--proto", "corochat", "--port", "1", "--subscribers", "1", "--window", "1", "--duration", "1s",
+        "--hold", "1s"},
+       "unknown option --hold"},
+  };
+  for (const auto& c : cases) {
+    const ParsedOptions parsed = parse_options(c.args);
+    INFO(parsed.error);
+    CHECK_FALSE(parsed.options);
+    CHECK(parsed.status == 2);
+    CHECK(parsed.error.find(c.says) != std::string::npos);
+    CHECK(parsed.hint.ends_with("--help lists the options)"));
+  }
+  auto idle = parse_options({"idle", "--proto", "corochat", "--port", "1", "--connections", "5", "--hold", "250ms",
+                             "--ca", "ca.pem"});
+  REQUIRE(idle.options);
+  CHECK(idle.options->hold == 0.25);
+  CHECK(idle.options->tls);
 }
 
 TEST_CASE("chat-bench report: one JSON object, nulls for what was not measured") {

@@ -15,12 +15,9 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   ParsedOptions parsed = parse_options(args);
   if (!parsed.options) {
-    if (parsed.error.empty()) {
-      std::fputs(usage().c_str(), stdout);
-      return 0;
-    }
-    std::fprintf(stderr, "chat-bench: %s\n%s", parsed.error.c_str(), usage().c_str());
-    return 2;
+    std::fputs(parsed.output.c_str(), stdout);
+    if (!parsed.error.empty()) std::fprintf(stderr, "chat-bench: %s\n%s\n", parsed.error.c_str(), parsed.hint.c_str());
+    return parsed.status;
   }
   const Options& options = *parsed.options;
 

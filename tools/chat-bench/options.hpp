@@ -25,8 +25,8 @@ struct Options {
   std::size_t payload = 100;
   std::size_t window = 0;  // messages in flight per publisher; 0: use rate
   double rate = 0;         // total messages a second; 0: use window
-  double duration = 0;
-  double warmup = 0;
+  double duration = 0;  // seconds
+  double warmup = 0;    // seconds
   std::string room = "bench";
   // idle and connect
   std::size_t connections = 0;
@@ -47,11 +47,14 @@ struct Options {
 };
 
 struct ParsedOptions {
-  std::optional<Options> options;  // absent: show `error` (or the help) and exit
-  std::string error;               // empty with no options: --help was asked
+  std::optional<Options> options;  // absent: print `output` (help, version) or `error` and exit with `status`
+  int status = 0;
+  std::string output;
+  std::string error;  // one line
+  std::string hint;   // "(chat-bench fanout --help lists the options)"
 };
 
+// `args` without the program's name: the mode first ("fanout", ...).
 ParsedOptions parse_options(const std::vector<std::string_view>& args);
-std::string usage();
 
 }  // namespace corochat::bench

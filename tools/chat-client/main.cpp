@@ -23,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "command.hpp"
+#include "client_command.hpp"
 #include "config.hpp"
 #include "corochat/protocol/names.hpp"
 #include "session.hpp"
@@ -36,34 +37,6 @@ namespace asio = boost::asio;
 using namespace corochat::chat_client;
 
 namespace {
-
-constexpr std::string_view usage =
-    "usage: chat-client [HOST:PORT] [--host HOST] [--port PORT] [--nick NICK] [--room ROOM]\n"
-    "                   [--password-file FILE] [--tls [--ca FILE] [--insecure]] [--json]\n"
-    "                   [--highlight WORD]... [--no-bell] [--config FILE | --no-config]\n"
-    "                   [--help] [--version]\n"
-    "\n"
-    "Connects to a chatd server (default 127.0.0.1:7000) and chats.\n"
-    "  HOST:PORT             the server, in one argument ([::1]:7000 for IPv6)\n"
-    "  --host HOST           server address (default 127.0.0.1)\n"
-    "  --port PORT           server port (default 7000, or 7443 with --tls)\n"
-    "  --nick NICK           your nick (default: your login name)\n"
-    "  --room ROOM           join ROOM after connecting and talk there\n"
-    "  --password-file FILE  send the password on FILE's first line\n"
-    "  --tls                 connect with TLS, checking the server's certificate and name\n"
-    "                        against the system's trusted authorities\n"
-    "  --ca FILE             trust the PEM certificates in FILE instead (implies --tls)\n"
-    "  --insecure            TLS without checking the certificate (implies --tls; unsafe)\n"
-    "  --json                print the server's protocol lines as received, one per line\n"
-    "  --highlight WORD      lines with WORD count as mentions, as your nick does (repeatable)\n"
-    "  --no-bell             no terminal bell on a mention\n"
-    "  --config FILE         read settings from FILE (default ~/.config/corochat/client.toml)\n"
-    "  --no-config           read no settings file\n"
-    "  --help, --version     this text; the version\n"
-    "\n"
-    "On a terminal, type text to talk and /help for the commands. With stdin\n"
-    "not a terminal, every input line is sent (text or command) and the client\n"
-    "exits when all of them have been answered.\n";
 
 std::string login_name() {
   if (const char* user = std::getenv("USER"); user && *user) return user;
@@ -110,8 +83,8 @@ void use_locale() {
 }
 
 int fail(std::string_view message) {
-  std::cerr << "chat-client: " << message << "\n(try chat-client --help)\n";
-  return 2;
+  std::cerr << "chat-client: " << message << "\n(chat-client --help lists the options)\n";
+  return corochat::cli::exit_usage;
 }
 
 // $XDG_..._HOME/corochat/NAME, else ~/FALLBACK/corochat/NAME; "" without a home.
@@ -177,76 +150,36 @@ int main(int argc, char** argv) {
   Options options;
   std::string password_file;
   bool port_given = false;
+  const ClientCommand command = parse_client_command(std::vector<std::string>(argv, argv + argc));
+  if (command.parsed.exit) return corochat::cli::report(command.parsed, "chat-client");
   // The settings file first, so that the command line can override it.
   std::string config_path = user_file("XDG_CONFIG_HOME", ".config", "client.toml");
-  bool config_required = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--no-config") config_path.clear();
-    if (arg == "--config") {
-      if (i + 1 >= argc || !*argv[i + 1]) return fail("--config needs a file");
-      config_path = argv[++i];
-      config_required = true;
-    }
-  }
+  if (command.no_config) config_path.clear();
+  if (command.config) config_path = *command.config;
   if (!config_path.empty())
-    if (auto error = apply_config(config_path, config_required, options, password_file, port_given))
+    if (auto error = apply_config(config_path, command.config.has_value(), options, password_file, port_given))
       return fail(*error);
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::cout << usage;
-      return 0;
-    }
-    if (arg == "--version") {
-      std::cout << "chat-client " COROCHAT_VERSION "\n";
-      return 0;
-    }
-    if (arg == "--no-config") continue;
-    if (arg == "--config") {
-      ++i;  // read above
-      continue;
-    }
-    if (arg == "--json") {
-      options.json = true;
-    } else if (arg == "--no-bell") {
-      options.bell = false;
-    } else if (arg == "--highlight") {
-      std::string word;
-      if (!value(word) || word.empty()) return fail("--highlight needs a word");
-      options.highlights.push_back(std::move(word));
-    } else if (arg == "--host") {
-      if (!value(options.host) || options.host.empty()) return fail("--host needs an address");
-    } else if (arg == "--port") {
-      if (!value(options.port) || !valid_port(options.port)) return fail("--port needs a number 0-65535");
-      port_given = true;
-    } else if (arg == "--tls") {
-      options.tls.enabled = true;
-    } else if (arg == "--ca") {
-      if (!value(options.tls.ca_file) || options.tls.ca_file.empty()) return fail("--ca needs a file");
-      options.tls.enabled = true;
-    } else if (arg == "--insecure") {
-      options.tls.insecure = options.tls.enabled = true;
-    } else if (arg == "--nick") {
-      if (!value(options.nick) || !corochat::protocol::is_valid_nick(options.nick))
-        return fail("--nick needs 1-32 of A-Z a-z 0-9 _ - . not starting with - or .");
-    } else if (arg == "--room") {
-      if (!value(options.room) || !corochat::protocol::is_valid_room(options.room))
-        return fail("--room needs 1-64 of A-Z a-z 0-9 _ - . not starting with - or .");
-    } else if (arg == "--password-file") {
-      if (!value(password_file)) return fail("--password-file needs a file");
-    } else if (!arg.starts_with("-")) {
-      if (!split_endpoint(arg, options)) return fail("bad server address " + std::string(arg));
-      port_given = port_given || options.port != Options().port;
-    } else {
-      return fail("unknown option " + std::string(arg));
-    }
+  if (command.json) options.json = true;
+  if (command.no_bell) options.bell = false;
+  options.highlights.insert(options.highlights.end(), command.highlights.begin(), command.highlights.end());
+  if (command.server) {
+    if (!split_endpoint(*command.server, options)) return fail("bad server address " + *command.server);
+    port_given = port_given || options.port != Options().port;
   }
+  if (command.host) options.host = *command.host;
+  if (command.port) {
+    options.port = *command.port;
+    port_given = true;
+  }
+  if (command.tls) options.tls.enabled = true;
+  if (command.ca) {
+    options.tls.ca_file = *command.ca;
+    options.tls.enabled = true;
+  }
+  if (command.insecure) options.tls.insecure = options.tls.enabled = true;
+  if (command.nick) options.nick = *command.nick;
+  if (command.room) options.room = *command.room;
+  if (command.password_file) password_file = *command.password_file;
   if (options.nick.empty()) options.nick = nick_from_login(login_name());
   if (options.tls.enabled && !port_given) options.port = "7443";
   if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0)

@@ -6,21 +6,26 @@
 
 #include <boost/json/parse.hpp>
 
+#include "cli/duration.hpp"
+
 namespace corochat::replay {
 namespace json = boost::json;
 
 std::optional<Millis> parse_duration(std::string_view text) {
-  std::size_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (ec != std::errc{} || end == text.data()) return std::nullopt;
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  if (unit.empty() || unit == "ms") return Millis(number);
-  if (unit == "s") return Millis(number * 1000);
-  if (unit == "m") return Millis(number * 60'000);
-  return std::nullopt;
+  std::string why;
+  const auto duration = cli::parse_duration(text, why);
+  if (!duration) return std::nullopt;
+  return Millis(duration->count());
 }
 
 namespace {
+
+// " (needs a unit: 50ms or 50s)": why `text` is not a duration.
+std::string duration_problem(std::string_view text) {
+  std::string why;
+  if (cli::parse_duration(text, why) || text.empty()) return {};
+  return " (" + why + ")";
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -144,8 +149,10 @@ class Parser {
         continue;
       }
       if (first == "timeout") {
-        auto d = parse_duration(next_word(rest));
-        if (!d || !trim(rest).empty()) return fail(line_number, "expected: timeout DURATION (e.g. 2s)");
+        const std::string_view word = next_word(rest);
+        auto d = parse_duration(word);
+        if (!d || !trim(rest).empty())
+          return fail(line_number, "expected: timeout DURATION (e.g. 2s)" + duration_problem(word));
         scenario_.timeout = *d;
         continue;
       }
@@ -154,8 +161,10 @@ class Parser {
       step.source = std::string(line);
       if (first == "wait" || first == "pause") {
         step.kind = first == "wait" ? Step::Kind::wait : Step::Kind::pause;
-        auto d = parse_duration(next_word(rest));
-        if (!d || !trim(rest).empty()) return fail(line_number, "expected: " + std::string(first) + " DURATION");
+        const std::string_view word = next_word(rest);
+        auto d = parse_duration(word);
+        if (!d || !trim(rest).empty())
+          return fail(line_number, "expected: " + std::string(first) + " DURATION" + duration_problem(word));
         step.duration = *d;
       } else if (first == "repeat") {
         int count = 0;
@@ -209,7 +218,7 @@ class Parser {
     if (verb == "silence") {
       step.kind = K::silence;
       auto d = parse_duration(rest);
-      if (!d) return bad(error, "expected: NAME silence DURATION");
+      if (!d) return bad(error, "expected: NAME silence DURATION" + duration_problem(rest));
       step.duration = *d;
       return true;
     }
@@ -235,8 +244,9 @@ class Parser {
       const std::string_view word = next_word(rest);
       if (word.empty()) return true;
       if (word == "within") {
-        auto d = parse_duration(next_word(rest));
-        if (!d) return bad(error, "within needs a duration");
+        const std::string_view text = next_word(rest);
+        auto d = parse_duration(text);
+        if (!d) return bad(error, "within needs a duration" + duration_problem(text));
         step.within = d;
       } else if (word == "skip") {
         std::string_view list = next_word(rest);

@@ -60,7 +60,7 @@ struct ScenarioError {
 
 std::variant<Scenario, ScenarioError> parse_scenario(std::string_view text, std::string file);
 
-// "250ms", "2s", "1m"; a bare number is milliseconds.
+// "250ms", "2s", "1m", or "0": the unit is required (cli/duration.hpp).
 std::optional<Millis> parse_duration(std::string_view text);
 
 }  // namespace corochat::replay

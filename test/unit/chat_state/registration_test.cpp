@@ -245,3 +245,32 @@ TEST_CASE("state: with max_rooms_per_client 0, hello joins no default room", "[s
   check_error(h.take_one(1), "too_many_rooms");
   CHECK(h.state.check_invariants() == std::nullopt);
 }
+
+TEST_CASE("state: a reload's motd and password apply to the next hello and not to those registered", "[state][hello]") {
+  Harness h;
+  h.login(1, "alice");
+  StateConfig next;
+  next.motd = "new rules";
+  next.password = "secret";
+  next.limits.rate = 3;
+  h.state.take_live_settings(next);
+
+  h.connect(2);
+  h.send(2, R"({"type":"hello","nick":"bob","password":"secret"})");
+  auto lines = h.take(2);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(type_of(lines[0]) == "welcome");
+  CHECK(str(lines[0], "motd") == "new rules");
+  CHECK(lines[0].at("limits").at("rate") == 3);
+
+  h.connect(3);
+  h.send(3, R"({"type":"hello","nick":"carol"})");
+  auto refused = h.take(3);
+  REQUIRE_FALSE(refused.empty());
+  CHECK(type_of(refused[0]) == "error");
+  // alice registered before the reload and stays.
+  h.send(1, R"({"type":"ping","id":1})");
+  auto pong = h.take(1);
+  REQUIRE_FALSE(pong.empty());
+  CHECK(type_of(pong.back()) == "pong");
+}

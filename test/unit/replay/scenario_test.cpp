@@ -12,11 +12,10 @@ using namespace corochat::replay_test;
 
 // ---------------------------------------------------------------- durations
 
-TEST_CASE("parse_duration reads ms, s, m and bare milliseconds", "[replay][scenario]") {
+TEST_CASE("parse_duration reads ms, s, m and a bare 0", "[replay][scenario]") {
   CHECK(parse_duration("250ms") == Millis(250));
   CHECK(parse_duration("2s") == Millis(2000));
   CHECK(parse_duration("1m") == Millis(60'000));
-  CHECK(parse_duration("15") == Millis(15));
   CHECK(parse_duration("0") == Millis(0));
   CHECK(parse_duration("0s") == Millis(0));
 }
@@ -26,6 +25,7 @@ TEST_CASE("parse_duration refuses what is not a duration", "[replay][scenario]")
   CHECK_FALSE(parse_duration("ms"));
   CHECK_FALSE(parse_duration("s"));
   CHECK_FALSE(parse_duration("-5"));
+  CHECK_FALSE(parse_duration("15"));  // seconds or milliseconds? a unit says
   CHECK_FALSE(parse_duration("5h"));
   CHECK_FALSE(parse_duration("1.5s"));
   CHECK_FALSE(parse_duration("5 s"));
@@ -157,7 +157,7 @@ TEST_CASE("silence, expect-close, wait and pause", "[replay][scenario]") {
       "a expect-close\n"
       "b expect-close within 3s skip ping,pong\n"
       "c expect-close skip *\n"
-      "wait 50\n"
+      "wait 50ms\n"
       "pause 1m\n");
   REQUIRE(s.steps.size() == 6);
   CHECK(s.steps[0].kind == Kind::silence);
@@ -282,6 +282,7 @@ TEST_CASE("parse errors name the file, the line and the problem", "[replay][scen
       {"a silence 5x\n", 1, "expected: NAME silence DURATION"},
       {"wait\n", 1, "expected: wait DURATION"},
       {"wait 1s 2s\n", 1, "expected: wait DURATION"},
+      {"wait 50\n", 1, "expected: wait DURATION (needs a unit: 50s or 50ms)"},
       {"pause -1\n", 1, "expected: pause DURATION"},
       {"timeout\n", 1, "expected: timeout DURATION"},
       {"timeout forever\n", 1, "expected: timeout DURATION"},
