@@ -152,7 +152,10 @@ void Broadcaster::on(Inbound& in) {
     case Inbound::Kind::closed:
       held_.erase(id);
       apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
-      if (auto it = connections_.find(id); it != connections_.end()) forget(it);
+      if (auto it = connections_.find(id); it != connections_.end()) {
+        log::debug("closed ", it->second.connection->peer(), " id=", id);
+        forget(it);
+      }
       return;
     case Inbound::Kind::idle:
       apply(state_.idle(id));
@@ -186,7 +189,12 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
       return;
     }
     if (auto* request = std::get_if<protocol::Request>(&items[next])) {
+      const bool names = log::enabled(log::Level::info) && (std::holds_alternative<protocol::Hello>(request->body) ||
+                                                             std::holds_alternative<protocol::ChangeNick>(request->body));
+      std::optional<std::string> nick_before;
+      if (names) nick_before = state_.nick_of(id);
       Effects effects = state_.handle(id, *request, now_());
+      if (names) log_nick_change(id, *request, nick_before);
       const bool waits = !effects.messages.empty() || effects.history_read;
       for (auto& message : effects.messages) waiting_.push_back(std::move(message));
       if (effects.history_read) read_history(std::move(*effects.history_read));
@@ -196,10 +204,25 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
         return;
       }
     } else {
-      apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
+      const auto& error = std::get<protocol::RequestError>(items[next]);
+      if (error.code == protocol::ErrorCode::rate_limited) ++counters_.rate_limited;
+      apply(state_.reject(id, error));
     }
   }
   connection->lines_handled();
+}
+
+// Who a connection is in the log: its nick once registered, and each rename.
+void Broadcaster::log_nick_change(ClientId id, const protocol::Request& request,
+                                  const std::optional<std::string>& before) {
+  const std::optional<std::string> after = state_.nick_of(id);
+  if (!after || after == before) return;
+  auto it = connections_.find(id);
+  const std::string peer = it != connections_.end() ? it->second.connection->peer() : std::string("?");
+  if (std::holds_alternative<protocol::Hello>(request.body))
+    log::info("registered ", peer, " id=", id, " as ", *after);
+  else
+    log::info("nick ", peer, " id=", id, ": ", before.value_or(""), " -> ", *after);
 }
 
 void Broadcaster::apply(Effects effects) {
@@ -211,6 +234,7 @@ void Broadcaster::apply(Effects effects) {
         if (!it->second.connection->deliver(delivery.line)) {
           too_slow_.push_back(to);
         } else {
+          ++counters_.deliveries;
           list_to_flush(it->second, delivery.presence);
         }
       }
@@ -227,6 +251,7 @@ void Broadcaster::apply(Effects effects) {
     if (auto it = connections_.find(slow); it != connections_.end()) {
       log::info("disconnect ", it->second.connection->peer(), " id=", slow, ": slow consumer");
       it->second.connection->abort();
+      ++counters_.slow_consumers;
     }
     effects = state_.disconnect(slow, LeaveReason::slow_consumer, now_());
   }
@@ -266,6 +291,7 @@ void Broadcaster::store_waiting() {
   for (ClientId id : refused) resume_after_store(id);
   if (batch.empty()) return;
   appending_ = true;
+  append_started_ = std::chrono::steady_clock::now();
   store_->async_append(std::move(batch),
                        asio::bind_executor(inbox_.get_executor(), [this, numbered = std::move(numbered)](
                                                                       store::AppendResult result) mutable {
@@ -276,6 +302,8 @@ void Broadcaster::store_waiting() {
 // In the order appended: a room's messages reach its members in seq order.
 void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store::AppendResult& result) {
   appending_ = false;
+  ++counters_.store_commits;
+  counters_.commit_latency.add(std::chrono::steady_clock::now() - append_started_);
   std::size_t failures = 0;
   for (std::size_t i = 0; i < numbered.size(); ++i) {
     const bool committed = i < result.status.size() && result.status[i] == store::MessageStatus::committed;
@@ -286,6 +314,7 @@ void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store
       apply(state_.failed(numbered[i]));
     }
   }
+  counters_.store_failures += failures;
   if (failures > 0)
     log::error("history store: ", failures, " of ", numbered.size(), " messages not stored: ", result.error.message());
   for (const auto& n : numbered) resume_after_store(n.message.from);

@@ -190,6 +190,15 @@ class ChatState {
   // The epoch welcome announces: changes when a room's seq may restart.
   const std::string& epoch() const { return epoch_; }
   std::size_t room_count() const { return rooms_.size(); }
+  // Connections that said hello and hold a nick.
+  std::size_t registered_count() const { return by_nick_.size(); }
+  // What /metrics counts from here since the start.
+  struct Counts {
+    std::uint64_t room_messages = 0;     // sequenced and sent (with a store: committed)
+    std::uint64_t private_messages = 0;  // sent to another nick, or to oneself
+    std::uint64_t reply_limited = 0;     // history, who and rooms refused with rate_limited
+  };
+  const Counts& counts() const { return counts_; }
   bool is_registered(ClientId client) const;
   std::optional<std::string> nick_of(ClientId client) const;
   std::optional<std::uint64_t> room_seq(std::string_view room) const;
@@ -270,6 +279,7 @@ class ChatState {
   // Messages go through a store, which also keeps every room's seq: forgotten
   // rooms' seqs are never dropped (a room restarting at 1 could not store).
   bool stored_ = false;
+  Counts counts_;
 };
 
 }  // namespace corochat::server

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,7 @@
 #include "server/admission.hpp"
 #include "server/chat_state.hpp"
 #include "server/log.hpp"
+#include "server/metrics/metrics.hpp"
 #include "server/store/sqlite_history_store.hpp"
 
 namespace corochat::server {
@@ -144,6 +146,8 @@ struct ServerConfig {
   std::size_t max_refusing = 256;
   log::Level log_level = log::Level::warn;
   StoreConfig store;
+  // Where /metrics and /healthz are served over HTTP; none: not served.
+  std::optional<metrics::Endpoint> metrics;
 };
 
 // The longest line chatd may send that is not cut to fit the queue: a

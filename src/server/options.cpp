@@ -211,6 +211,10 @@ const std::vector<Option>& options() {
       {"--log-level", "LEVEL", "error, warn, info (one line per connect and disconnect) or debug", {},
        {[](CommandLine& cl, std::string_view v, std::size_t&) { return log::parse_level(v, cl.config.log_level); },
         [](const ServerConfig& c) { return std::string(log_level_names.at(static_cast<std::size_t>(c.log_level))); }}},
+      {"--metrics", "HOST:PORT", "serve /metrics (Prometheus) and /healthz over HTTP; a port alone: 127.0.0.1; off by default",
+       {},
+       {[](CommandLine& cl, std::string_view v, std::size_t&) { return (cl.config.metrics = metrics::parse_endpoint(v)).has_value(); },
+        {}}},
       {"--store", "KIND", "sqlite: history, seqs and resume tokens survive a restart, in --data-dir; memory: nothing is kept",
        {},
        {[](CommandLine& cl, std::string_view v, std::size_t&) {

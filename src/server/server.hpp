@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -19,6 +22,8 @@
 #include "server/config.hpp"
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"
+#include "server/metrics/http_server.hpp"
+#include "server/metrics/metrics.hpp"
 #include "server/store/history_store.hpp"
 
 namespace corochat::server {
@@ -34,6 +39,10 @@ class Server {
   void start();
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints() const;
+  // Where /metrics is served; none without --metrics.
+  std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint() const;
+  // Every counter at this instant, for /metrics.
+  metrics::Snapshot snapshot() const;
 
  private:
   using Acceptors = std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>;
@@ -48,6 +57,7 @@ class Server {
   void report_shortage(const std::string& what);
   void report_handshake_failure(const std::string& peer, const std::string& how);
   boost::asio::awaitable<void> wait_for_reload();
+  boost::asio::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
 
@@ -76,6 +86,10 @@ class Server {
   log::Throttle handshake_log_;
   ClientId next_client_ = 1;
   bool finished_ = false;  // the broadcaster is done: every connection is closed
+  // For /metrics, by metrics::RefusalReason.
+  std::array<std::uint64_t, metrics::refusal_reasons> refusals_{};
+  std::uint64_t tls_handshake_failures_ = 0;
+  std::unique_ptr<metrics::HttpServer> metrics_server_;  // with --metrics
 };
 
 }  // namespace corochat::server
