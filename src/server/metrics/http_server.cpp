@@ -90,8 +90,16 @@ asio::awaitable<void> HttpServer::accept_loop() {
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   const std::shared_ptr<bool> alive = alive_;
   beast::tcp_stream stream(std::move(socket));
-  tcp::socket* registered = &stream.socket();
-  open_.insert(registered);
+  // Listed for stop() while this coroutine lives, however it ends.
+  struct Listed {
+    std::unordered_set<tcp::socket*>& open;
+    tcp::socket* socket;
+    const std::shared_ptr<bool>& alive;
+    ~Listed() {
+      if (*alive) open.erase(socket);
+    }
+  } listed{open_, &stream.socket(), alive};
+  open_.insert(listed.socket);
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::empty_body> parser;
@@ -121,7 +129,6 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     if (!*alive) co_return;
     if (std::get<0>(written) || !response.keep_alive()) break;
   }
-  open_.erase(registered);
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.socket().close(ignored);
