@@ -38,9 +38,25 @@ echo "connections registered: $clients"
 curl -s "$url" | grep -E '^chatd_(connections|clients|rooms)|^process_resident' || true
 echo "body bytes: $(curl -s "$url" | wc -c)"
 
-python3 - "$port" "$url" "$scrapes" <<'PY'
-import json, socket, statistics, subprocess, sys, threading, time
-port, url, scrapes = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+python3 - "$port" "$url" "$scrapes" "$(pgrep -f -n -- "--metrics 0 --store memory")" <<'PY'
+import json, os, socket, statistics, subprocess, sys, threading, time
+import http.client
+port, url, scrapes, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+def cpu_seconds():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+# chatd's CPU per scrape: many scrapes over one keep-alive connection.
+host, rest = url.split("//", 1)[1].split("/", 1)
+conn = http.client.HTTPConnection(*host.split(":"))
+n = 2000
+before, start = cpu_seconds(), time.perf_counter()
+for _ in range(n):
+    conn.request("GET", "/" + rest)
+    conn.getresponse().read()
+took, cpu = time.perf_counter() - start, cpu_seconds() - before
+print(f"{n} scrapes on one connection: {took / n * 1e3:.3f} ms each (wall), chatd CPU {cpu / n * 1e6:.0f} us each")
 
 s = socket.create_connection(("127.0.0.1", port))
 f = s.makefile("rb")
