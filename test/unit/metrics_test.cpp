@@ -5,6 +5,7 @@
 
 #include "server/log.hpp"
 #include "server/metrics/metrics.hpp"
+#include "server/options.hpp"
 
 using namespace corochat::server;
 using namespace std::chrono_literals;
@@ -148,6 +149,22 @@ TEST_CASE("metrics: --metrics takes HOST:PORT or a port alone on loopback", "[me
     CHECK(endpoint->host == c.host);
     CHECK(endpoint->port == c.port);
   }
+}
+
+TEST_CASE("metrics: chatd serves no metrics unless --metrics says where", "[metrics]") {
+  const char* none[] = {"chatd"};
+  CHECK_FALSE(parse_command_line(1, none).config.metrics);
+
+  const char* port_only[] = {"chatd", "--metrics", "9464"};
+  const CommandLine given = parse_command_line(3, port_only);
+  REQUIRE(given.error.empty());
+  REQUIRE(given.config.metrics);
+  CHECK(given.config.metrics->host == "127.0.0.1");
+  CHECK(given.config.metrics->port == "9464");
+
+  const char* wrong[] = {"chatd", "--metrics=::1:9464"};
+  CHECK(parse_command_line(2, wrong).error == "bad value for --metrics: '::1:9464'");
+  CHECK(usage().find("--metrics HOST:PORT") != std::string::npos);
 }
 
 TEST_CASE("log: lines for the journal start with the syslog priority of their level", "[log]") {
