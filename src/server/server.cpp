@@ -128,6 +128,7 @@ Server::Server(asio::io_context& io, ServerConfig options)
       signals_(io, SIGINT, SIGTERM),
       stats_signal_(io, SIGUSR1),
       reload_signals_(io),
+      watchdog_timer_(io),
       inbox_(io, inbox_capacity),
       store_(open_store(options_.store)),
       broadcaster_(make_broadcaster(inbox_, broadcaster_config(options_), store_.get())),
@@ -229,6 +230,7 @@ void Server::start() {
     signals_.cancel();  // wakes the one pending: nothing is left to wait for
     stats_signal_.cancel();
     reload_signals_.cancel();
+    watchdog_timer_.cancel();
     if (metrics_server_) metrics_server_->stop();
     if (!failure) return;
     log_failure("broadcaster")(failure);
@@ -246,12 +248,13 @@ void Server::start() {
 
 // WATCHDOG=1 twice per interval, from the event loop itself: a loop that
 // stalls stops feeding it and systemd restarts chatd.
+// Fed through shutdown too (TimeoutStopSec= bounds that); the broadcaster's
+// end cancels the wait, so that run() returns at once.
 asio::awaitable<void> Server::feed_watchdog(std::chrono::microseconds interval) {
-  asio::steady_timer timer(io_);
-  while (!finished_ && !stopping_) {
+  while (!finished_) {
     service::watchdog_alive();
-    timer.expires_after(interval / 2);
-    co_await timer.async_wait(use_tuple);
+    watchdog_timer_.expires_after(interval / 2);
+    co_await watchdog_timer_.async_wait(use_tuple);
   }
 }
 
@@ -302,7 +305,8 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
       continue;  // a socket not handed on closes here
     }
     AdmissionTicket ticket(admission_, key);
-    log::debug("accepted ", transport::peer_name(socket), tls ? " on the TLS port" : "");
+    if (log::enabled(log::Level::debug))
+      log::debug("accepted ", transport::peer_name(socket), tls ? " on the TLS port" : "");
     if (!tls) {
       co_await open_session(std::move(socket), std::move(ticket));
       continue;

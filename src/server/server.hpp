@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "server/admission.hpp"
@@ -66,6 +67,7 @@ class Server {
   boost::asio::signal_set signals_;
   boost::asio::signal_set stats_signal_;  // SIGUSR1: one line of counts and heap use
   boost::asio::signal_set reload_signals_;  // SIGHUP: reload the TLS certificate, if any
+  boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 to systemd, when it asks
   Inbox inbox_;
   // Before the broadcaster, which uses it; none with --store memory.
   std::unique_ptr<store::HistoryStore> store_;

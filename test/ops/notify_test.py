@@ -66,7 +66,7 @@ def main():
     open(log_path, "w").close()
     st = os.stat(log_path)
     env = dict(os.environ, NOTIFY_SOCKET=notify_path, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}",
-               WATCHDOG_USEC="200000")
+               WATCHDOG_USEC="30000000")  # 15 s between feeds: shutdown must not wait for the next
     server, log = start(chatd, work, env, log_path)
     # sd_watchdog_enabled() wants WATCHDOG_PID to be chatd's own pid, or unset.
     try:
