@@ -12,6 +12,9 @@ packages=(
   openssl libssl-dev
   libsqlite3-dev
   libcli11-dev libtomlplusplus-dev
+  libsystemd-dev                                # sd_notify for the systemd unit (Type=notify)
+  help2man dpkg-dev fakeroot                    # man pages from --help; the .deb (cpack -G DEB, shlibdeps)
+  python3-prometheus-client curl                # the /metrics test's parser; scraping by hand
 )
 
 missing=()

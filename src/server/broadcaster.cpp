@@ -157,7 +157,10 @@ void Broadcaster::on(Inbound& in) {
     case Inbound::Kind::closed:
       held_.erase(id);
       apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
-      if (auto it = connections_.find(id); it != connections_.end()) forget(it);
+      if (auto it = connections_.find(id); it != connections_.end()) {
+        log::debug("closed ", it->second.connection->peer(), " id=", id);
+        forget(it);
+      }
       return;
     case Inbound::Kind::idle:
       apply(state_.idle(id));
@@ -208,7 +211,7 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
         held_[id] = HeldBatch{std::move(items), next, true};
         return;
       }
-      Effects effects = state_.handle(id, *request, now_());
+      Effects effects = handle(id, *request);
       if (!effects.deliveries.empty() || !effects.closes.empty()) {  // refused, say: after the others' outcome
         held_[id] = HeldBatch{std::move(items), next + 1, true, std::move(effects)};
         return;
@@ -217,12 +220,14 @@ void Broadcaster::execute(ClientId id, std::vector<protocol::ParseResult> items,
       continue;
     }
     if (request) {
-      if (take(entry, state_.handle(id, *request, now_())) && entry.uncommitted == 0) {
+      if (take(entry, handle(id, *request)) && entry.uncommitted == 0) {
         held_[id] = HeldBatch{std::move(items), next + 1, true};  // a history read
         return;
       }
     } else {
-      apply(state_.reject(id, std::get<protocol::RequestError>(items[next])));
+      const auto& error = std::get<protocol::RequestError>(items[next]);
+      if (error.code == protocol::ErrorCode::rate_limited) ++counters_.rate_limited;
+      apply(state_.reject(id, error));
     }
   }
   connection->lines_handled();
@@ -240,6 +245,30 @@ bool Broadcaster::take(Entry& entry, Effects effects) {
   return waits;
 }
 
+// The state machine's answer to a request, with the nick it gave logged.
+Effects Broadcaster::handle(ClientId id, const protocol::Request& request) {
+  const bool names = log::enabled(log::Level::info) && (std::holds_alternative<protocol::Hello>(request.body) ||
+                                                         std::holds_alternative<protocol::ChangeNick>(request.body));
+  std::optional<std::string> nick_before;
+  if (names) nick_before = state_.nick_of(id);
+  Effects effects = state_.handle(id, request, now_());
+  if (names) log_nick_change(id, request, nick_before);
+  return effects;
+}
+
+// Who a connection is in the log: its nick once registered, and each rename.
+void Broadcaster::log_nick_change(ClientId id, const protocol::Request& request,
+                                  const std::optional<std::string>& before) {
+  const std::optional<std::string> after = state_.nick_of(id);
+  if (!after || after == before) return;
+  auto it = connections_.find(id);
+  const std::string peer = it != connections_.end() ? it->second.connection->peer() : std::string("?");
+  if (std::holds_alternative<protocol::Hello>(request.body))
+    log::info("registered ", peer, " id=", id, " as ", *after);
+  else
+    log::info("nick ", peer, " id=", id, ": ", before.value_or(""), " -> ", *after);
+}
+
 void Broadcaster::apply(Effects effects) {
   if (store_) keep_tokens(effects.tokens);
   for (;;) {
@@ -250,6 +279,7 @@ void Broadcaster::apply(Effects effects) {
         if (!it->second.connection->deliver(delivery.line)) {
           too_slow_.push_back(to);
         } else {
+          ++counters_.deliveries;
           list_to_flush(it->second, delivery.presence);
         }
       }
@@ -266,6 +296,7 @@ void Broadcaster::apply(Effects effects) {
     if (auto it = connections_.find(slow); it != connections_.end()) {
       log::info("disconnect ", it->second.connection->peer(), " id=", slow, ": slow consumer");
       it->second.connection->abort();
+      ++counters_.slow_consumers;
     }
     effects = state_.disconnect(slow, LeaveReason::slow_consumer, now_());
   }
@@ -363,6 +394,7 @@ void Broadcaster::store_waiting() {
   for (ClientId id : refused) resume_after_store(id);
   if (batch.empty()) return;
   appending_ = true;
+  append_started_ = std::chrono::steady_clock::now();
   store_->async_append(std::move(batch),
                        asio::bind_executor(inbox_.get_executor(), [this, numbered = std::move(numbered)](
                                                                       store::AppendResult result) mutable {
@@ -373,6 +405,8 @@ void Broadcaster::store_waiting() {
 // In the order appended: a room's messages reach its members in seq order.
 void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store::AppendResult& result) {
   appending_ = false;
+  ++counters_.store_commits;
+  counters_.commit_latency.add(std::chrono::steady_clock::now() - append_started_);
   std::size_t failures = 0;
   for (std::size_t i = 0; i < numbered.size(); ++i) {
     const bool committed = i < result.status.size() && result.status[i] == store::MessageStatus::committed;
@@ -384,6 +418,7 @@ void Broadcaster::on_appended(std::vector<NumberedMessage> numbered, const store
     }
   }
   for (const auto& n : numbered) settle_message(n.message);
+  counters_.store_failures += failures;
   if (failures > 0)
     log::error("history store: ", failures, " of ", numbered.size(), " messages not stored: ", result.error.message());
   for (const auto& n : numbered) resume_after_store(n.message.from);

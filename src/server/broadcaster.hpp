@@ -15,6 +15,7 @@
 
 #include "server/chat_state.hpp"
 #include "server/inbox.hpp"
+#include "server/metrics/counters.hpp"
 #include "server/store/history_store.hpp"
 
 namespace corochat::server {
@@ -52,6 +53,11 @@ class Broadcaster {
   };
   Stats stats() const { return {connections_.size(), state_.connection_count(), state_.room_count()}; }
 
+  // For /metrics: the broadcaster's own counters and the state machine's.
+  const metrics::BroadcastCounters& counters() const { return counters_; }
+  const ChatState::Counts& state_counts() const { return state_.counts(); }
+  std::size_t registered_clients() const { return state_.registered_count(); }
+
  private:
   // A connection and the broadcaster's bookkeeping of it. Entries stay where
   // the map put them (it is node-based), so the lists to flush point at them.
@@ -73,6 +79,8 @@ class Broadcaster {
   // the store; true when the sender must wait for the store's answer.
   bool take(Entry& entry, Effects effects);
   void apply(Effects effects);
+  Effects handle(ClientId id, const protocol::Request& request);
+  void log_nick_change(ClientId id, const protocol::Request& request, const std::optional<std::string>& before);
   void list_to_flush(Entry& entry, bool presence);
   void flush_delivered();
   void flush_presence();
@@ -121,6 +129,8 @@ class Broadcaster {
   store::HistoryStore* store_ = nullptr;  // none: messages go out at once
   std::vector<PendingMessage> waiting_;   // for the next append
   bool appending_ = false;                // an append is under way
+  std::chrono::steady_clock::time_point append_started_;
+  metrics::BroadcastCounters counters_;
 };
 
 }  // namespace corochat::server

@@ -367,6 +367,7 @@ void ChatState::on(Context& ctx, const Say& req) {
   }
   r.seq += 1;
   r.committed = r.seq;
+  ++counts_.room_messages;
   const json::object message = event::message(req.room, ctx.client.nick, req.text, ctx.now, r.seq, req.action);
   SharedLine line = serialize_line(message);
   if (config_.history > 0) {
@@ -382,12 +383,14 @@ void ChatState::on(Context& ctx, const PrivateMessage& req) {
   if (target == by_nick_.end()) return ctx.fail(ErrorCode::no_such_nick, "nobody is called " + req.to);
   const ClientId to = target->second;
   const json::object pm = event::private_message(ctx.client.nick, clients_.at(to).nick, req.text, ctx.now, req.action);
+  ++counts_.private_messages;
   if (to == ctx.id) return ctx.reply(pm);
   deliver(ctx.fx, pm, {to, ctx.id}, ctx.id, ctx.request_id);
 }
 
 bool ChatState::reply_budget_ok(Context& ctx) {
   if (!ctx.client.replies.in_debt(budget_time(ctx.now))) return true;
+  ++counts_.reply_limited;
   ctx.fail(ErrorCode::rate_limited, "too much history, who and rooms data asked for, slow down");
   return false;
 }
@@ -518,6 +521,7 @@ std::optional<NumberedMessage> ChatState::number(const PendingMessage& message) 
 
 Effects ChatState::committed(const NumberedMessage& numbered) {
   Effects fx;
+  ++counts_.room_messages;
   const PendingMessage& m = numbered.message;
   auto room = rooms_.find(m.room);
   if (room == rooms_.end()) {  // forgotten meanwhile: it keeps counting from here

@@ -218,6 +218,15 @@ class ChatState {
   // The epoch welcome announces: changes when a room's seq may restart.
   const std::string& epoch() const { return epoch_; }
   std::size_t room_count() const { return rooms_.size(); }
+  // Connections that said hello and hold a nick.
+  std::size_t registered_count() const { return by_nick_.size(); }
+  // What /metrics counts from here since the start.
+  struct Counts {
+    std::uint64_t room_messages = 0;     // sequenced and sent (with a store: committed)
+    std::uint64_t private_messages = 0;  // sent to another nick, or to oneself
+    std::uint64_t reply_limited = 0;     // history, who and rooms refused with rate_limited
+  };
+  const Counts& counts() const { return counts_; }
   bool is_registered(ClientId client) const;
   std::optional<std::string> nick_of(ClientId client) const;
   std::optional<std::uint64_t> room_seq(std::string_view room) const;
@@ -302,6 +311,7 @@ class ChatState {
   std::unordered_map<std::string, std::string> reserved_;
   Timestamp reserved_until_ = 0;
   TokenHash token_hash_;
+  Counts counts_;
 };
 
 }  // namespace corochat::server

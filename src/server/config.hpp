@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,7 @@
 #include "server/admission.hpp"
 #include "server/chat_state.hpp"
 #include "server/log.hpp"
+#include "server/metrics/metrics.hpp"
 #include "server/store/sqlite_history_store.hpp"
 
 namespace corochat::server {
@@ -148,6 +150,8 @@ struct ServerConfig {
   // Where state.password was read from (its first line); empty: no password.
   // Read again on SIGHUP.
   std::string password_file;
+  // Where /metrics and /healthz are served over HTTP; none: not served.
+  std::optional<metrics::Endpoint> metrics;
 };
 
 // The longest line chatd may send that is not cut to fit the queue: a

@@ -15,6 +15,20 @@ bool enabled(Level level);
 bool parse_level(std::string_view text, Level& out);
 void write_line(Level level, const std::string& text);
 
+// A line as written to stderr. For the journal, it starts with the level's
+// syslog priority ("<4>warn: ..."), which journald strips and records, so
+// that `journalctl -p warning` selects by level; else "chatd warn: ...".
+std::string format_line(Level level, std::string_view text, bool journal);
+// The syslog priority of a level: error 3, warn 4, info 6, debug 7.
+int syslog_priority(Level level);
+// $JOURNAL_STREAM ("DEVICE:INODE", set by systemd when it connects stderr to
+// the journal) names the stream `device` and `inode` describe.
+bool names_stream(std::string_view journal_stream, unsigned long long device, unsigned long long inode);
+// Checks whether stderr is the journal's stream and formats for it from then
+// on. The environment variable alone is not enough: a program started from a
+// service inherits it with a different stderr.
+void detect_journal();
+
 template <class... Parts>
 void write(Level level, const Parts&... parts) {
   if (!enabled(level)) return;

@@ -11,6 +11,7 @@
 #include "server/log.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
+#include "server/service.hpp"
 #include "server/store/sqlite_history_store.hpp"
 
 #ifndef COROCHAT_VERSION
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   }
   const ServerConfig as_read = cl.config;
   log::set_level(cl.config.log_level);
+  log::detect_journal();
   if (!cl.config.store.export_room.empty()) return export_history(cl.config.store);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -109,7 +111,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "chatd: listening on %s port %u (TLS)\n", endpoint.address().to_string().c_str(),
                    static_cast<unsigned>(endpoint.port()));
     }
+    if (const auto metrics = server.metrics_endpoint())
+      std::fprintf(stderr, "chatd: metrics on %s port %u\n", metrics->address().to_string().c_str(),
+                   static_cast<unsigned>(metrics->port()));
     std::fflush(stderr);
+    service::ready();
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "chatd: " << e.what() << '\n';

@@ -266,6 +266,17 @@ const std::vector<Option>& options() {
                                                                                 {"info", log::Level::info},
                                                                                 {"debug", log::Level::debug}}}),
        live},
+      {"--metrics", "HOST:PORT", "serve /metrics (Prometheus) and /healthz over HTTP; a port alone: 127.0.0.1; off by default",
+       {},
+       {[](ServerConfig& c, std::string_view v, std::size_t&, std::string& why) {
+          c.metrics = metrics::parse_endpoint(v);
+          if (!c.metrics) why = "HOST:PORT or a port";
+          return c.metrics.has_value();
+        },
+        [](const ServerConfig& c) -> std::optional<std::string> {
+          if (!c.metrics) return std::nullopt;
+          return c.metrics->host + ":" + c.metrics->port;
+        }}},
       {"--store", "KIND", "sqlite: history, seqs and resume tokens survive a restart, in --data-dir; memory: nothing is kept",
        {},
        choice_setting([](auto& c) -> auto& { return c.store.kind; },

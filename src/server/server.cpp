@@ -21,6 +21,7 @@
 #include "server/connection/plain_connection.hpp"
 #include "server/connection/tls_connection.hpp"
 #include "server/log.hpp"
+#include "server/service.hpp"
 #include "server/store/sqlite_history_store.hpp"
 #include "server/tls.hpp"
 
@@ -94,6 +95,16 @@ bool send_at_once(tcp::socket& socket, const std::string& lines) {
   return !ec && sent == lines.size();
 }
 
+metrics::RefusalReason refusal_reason(Refusal why) {
+  switch (why) {
+    case Refusal::too_many_connections: return metrics::RefusalReason::too_many_connections;
+    case Refusal::connecting_too_fast: return metrics::RefusalReason::connecting_too_fast;
+    case Refusal::server_full:
+    case Refusal::none: break;
+  }
+  return metrics::RefusalReason::server_full;
+}
+
 bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
 }
@@ -133,6 +144,7 @@ Server::Server(asio::io_context& io, ServerConfig options)
       signals_(io, SIGINT, SIGTERM),
       stats_signal_(io, SIGUSR1),
       reload_signals_(io),
+      watchdog_timer_(io),
       inbox_(io, inbox_capacity),
       store_(open_store(options_.store)),
       broadcaster_(make_broadcaster(inbox_, broadcaster_config(options_), store_.get())),
@@ -147,6 +159,44 @@ Server::Server(asio::io_context& io, ServerConfig options)
   // Always: service managers and log rotation send it to any daemon, and its
   // default action would end chatd without a bye.
   reload_signals_.add(SIGHUP);
+  if (options_.metrics)
+    metrics_server_ = std::make_unique<metrics::HttpServer>(
+        io_, *options_.metrics, [this] { return snapshot(); }, [this] { return !stopping_; });
+}
+
+std::optional<tcp::endpoint> Server::metrics_endpoint() const {
+  if (!metrics_server_) return std::nullopt;
+  return metrics_server_->local_endpoint();
+}
+
+// Read in one go on the I/O thread: the counters are plain integers that only
+// this thread writes. Costs the same with 10 000 connections as with one.
+metrics::Snapshot Server::snapshot() const {
+  metrics::Snapshot s;
+  s.accepting = !stopping_;
+  s.connections = metrics::traffic.open;
+  s.tls_handshakes = handshake_sockets_.size();
+  s.clients = broadcaster_->registered_clients();
+  s.rooms = broadcaster_->stats().rooms;
+  const auto& state = broadcaster_->state_counts();
+  s.room_messages = state.room_messages;
+  s.private_messages = state.private_messages;
+  s.reply_limited = state.reply_limited;
+  const auto& counted = broadcaster_->counters();
+  s.deliveries = counted.deliveries;
+  s.slow_consumers = counted.slow_consumers;
+  s.flood_limited = counted.rate_limited;
+  s.bytes_in = metrics::traffic.bytes_in;
+  s.bytes_out = metrics::traffic.bytes_out;
+  s.queued_bytes = metrics::traffic.queued_bytes;
+  s.refusals = refusals_;
+  s.tls_handshake_failures = tls_handshake_failures_;
+  s.store = store_ != nullptr;
+  s.store_commits = counted.store_commits;
+  s.store_failures = counted.store_failures;
+  s.commit_latency = counted.commit_latency;
+  s.process = metrics::read_process_stats();
+  return s;
 }
 
 void Server::listen(const std::string& port, Acceptors& into) {
@@ -203,6 +253,8 @@ void Server::start() {
     signals_.cancel();  // wakes the one pending: nothing is left to wait for
     stats_signal_.cancel();
     reload_signals_.cancel();
+    watchdog_timer_.cancel();
+    if (metrics_server_) metrics_server_->stop();
     if (!failure) return;
     log_failure("broadcaster")(failure);
     io_.stop();
@@ -212,6 +264,21 @@ void Server::start() {
   for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, false), log_failure("listener"));
   for (auto& acceptor : tls_acceptors_) asio::co_spawn(io_, accept_loop(*acceptor, true), log_failure("TLS listener"));
   asio::co_spawn(io_, wait_for_reload(), log_failure("reload handler"));
+  if (metrics_server_) metrics_server_->start();
+  if (const auto interval = service::watchdog_interval(); interval.count() > 0)
+    asio::co_spawn(io_, feed_watchdog(interval), log_failure("watchdog"));
+}
+
+// WATCHDOG=1 twice per interval, from the event loop itself: a loop that
+// stalls stops feeding it and systemd restarts chatd.
+// Fed through shutdown too (TimeoutStopSec= bounds that); the broadcaster's
+// end cancels the wait, so that run() returns at once.
+asio::awaitable<void> Server::feed_watchdog(std::chrono::microseconds interval) {
+  while (!finished_) {
+    service::watchdog_alive();
+    watchdog_timer_.expires_after(interval / 2);
+    co_await watchdog_timer_.async_wait(use_tuple);
+  }
 }
 
 asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
@@ -249,6 +316,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
     // The limits come first, before a TLS handshake costs anything.
     const auto key = admission_->network_of(socket.remote_endpoint(ignored).address());
     if (const Refusal refusal = admission_->admit(key, std::chrono::steady_clock::now()); refusal != Refusal::none) {
+      ++refusals_[static_cast<std::size_t>(refusal_reason(refusal))];
       log::info("refused ", transport::peer_name(socket), ": ", to_string(refusal));
       // A TLS peer could not read a plain refusal: one over its address's
       // limits is just closed; a full server is worth a handshake to say so.
@@ -260,6 +328,8 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool tls) {
       continue;  // a socket not handed on closes here
     }
     AdmissionTicket ticket(admission_, key);
+    if (log::enabled(log::Level::debug))
+      log::debug("accepted ", transport::peer_name(socket), tls ? " on the TLS port" : "");
     if (!tls) {
       co_await open_session(std::move(socket), std::move(ticket));
       continue;
@@ -281,6 +351,7 @@ void Server::report_shortage(const std::string& what) {
 // Scanners and garbage on the TLS port fail handshakes as fast as they
 // connect: each at info, and at most one warning every few seconds.
 void Server::report_handshake_failure(const std::string& peer, const std::string& how) {
+  ++tls_handshake_failures_;
   log::info("TLS handshake with ", peer, " ", how);
   std::size_t folded = 0;
   if (log::enabled(log::Level::info) || !handshake_log_.due(std::chrono::steady_clock::now(), folded)) return;
@@ -314,6 +385,7 @@ asio::awaitable<void> Server::open_session(Stream stream, AdmissionTicket ticket
   const Network network = ticket.key();  // read before the session takes the ticket
   std::shared_ptr<ConnectionCore> connection =
       make_connection(std::move(stream), id, inbox_, options_.connection, std::move(ticket));
+  connection->count_as(std::is_same_v<Stream, tcp::socket> ? metrics::Transport::plain : metrics::Transport::tls);
   Inbound opened{Inbound::Kind::opened, id, connection, {}, {}, network};
   co_await tell(inbox_, std::move(opened), use_tuple);
   connection->start();
@@ -328,7 +400,9 @@ asio::awaitable<void> Server::wait_for_reload() {
   for (;;) {
     std::tuple<boost::system::error_code, int> got = co_await reload_signals_.async_wait(use_tuple);
     if (std::get<0>(got) || finished_) co_return;
+    service::reloading();
     co_await reload();
+    service::ready();
   }
 }
 
@@ -419,6 +493,7 @@ asio::awaitable<void> Server::refuse(tcp::socket socket, Refusal why, bool tls) 
 // No descriptor to spare for a refusal: the two lines if they go out at once
 // (plain TCP only), then closed.
 void Server::refuse_at_once(tcp::socket& socket, bool tls) {
+  ++refusals_[static_cast<std::size_t>(metrics::RefusalReason::out_of_descriptors)];
   if (!tls && send_at_once(socket, refusal_lines(Refusal::server_full))) {
     transport::shutdown_sending(socket);
     drain_input(socket);
@@ -444,6 +519,7 @@ asio::awaitable<void> Server::wait_for_signal() {
   auto [ec, signal] = co_await signals_.async_wait(use_tuple);
   if (ec) co_return;
   log::warn("signal ", signal, " received");
+  service::stopping();
   stopping_ = true;
   boost::system::error_code ignored;
   for (auto& acceptor : acceptors_) acceptor->close(ignored);

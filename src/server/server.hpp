@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <functional>
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -13,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "server/admission.hpp"
@@ -21,6 +25,8 @@
 #include "server/descriptors.hpp"
 #include "server/inbox.hpp"
 #include "server/options.hpp"
+#include "server/metrics/http_server.hpp"
+#include "server/metrics/metrics.hpp"
 #include "server/store/history_store.hpp"
 
 namespace corochat::server {
@@ -43,6 +49,10 @@ class Server {
   void reload_with(ServerConfig as_read, Reread reread);
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints() const;
+  // Where /metrics is served; none without --metrics.
+  std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint() const;
+  // Every counter at this instant, for /metrics.
+  metrics::Snapshot snapshot() const;
 
  private:
   using Acceptors = std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>;
@@ -59,6 +69,7 @@ class Server {
   boost::asio::awaitable<void> wait_for_reload();
   boost::asio::awaitable<void> reload();
   void reload_tls();
+  boost::asio::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
   void listen(const std::string& port, Acceptors& into);
   void listen_on(const boost::asio::ip::tcp::endpoint& endpoint, Acceptors& into);
 
@@ -69,6 +80,7 @@ class Server {
   boost::asio::signal_set reload_signals_;  // SIGHUP: reload the configuration
   Reread reread_;
   ServerConfig as_read_;  // the configuration read last, before fitting it to the system
+  boost::asio::steady_timer watchdog_timer_;  // WATCHDOG=1 to systemd, when it asks
   Inbox inbox_;
   // Before the broadcaster, which uses it; none with --store memory.
   std::unique_ptr<store::HistoryStore> store_;
@@ -89,6 +101,10 @@ class Server {
   log::Throttle handshake_log_;
   ClientId next_client_ = 1;
   bool finished_ = false;  // the broadcaster is done: every connection is closed
+  // For /metrics, by metrics::RefusalReason.
+  std::array<std::uint64_t, metrics::refusal_reasons> refusals_{};
+  std::uint64_t tls_handshake_failures_ = 0;
+  std::unique_ptr<metrics::HttpServer> metrics_server_;  // with --metrics
 };
 
 }  // namespace corochat::server

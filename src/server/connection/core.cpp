@@ -18,6 +18,15 @@ ConnectionCore::ConnectionCore(const asio::any_io_executor& executor, ClientId i
       deadlines_(Clock::now(), limits),
       admission_(std::move(admission)) {}
 
+// Whatever the queue still held leaves the count with it.
+ConnectionCore::~ConnectionCore() { metrics::traffic.queued_bytes -= queue_.bytes(); }
+
+void ConnectionCore::count_as(metrics::Transport transport) {
+  transport_ = transport;
+  counted_ = !ending_.stream_closed();
+  if (counted_) ++metrics::traffic.open[static_cast<std::size_t>(transport)];
+}
+
 asio::io_context::executor_type ConnectionCore::context_executor(const asio::any_io_executor& executor) {
   const auto* context = executor.target<asio::io_context::executor_type>();
   if (!context) throw std::logic_error("a connection's stream must run on an io_context");
@@ -26,7 +35,9 @@ asio::io_context::executor_type ConnectionCore::context_executor(const asio::any
 
 bool ConnectionCore::deliver(const SharedLine& line) {
   if (ending_.going_away()) return true;
-  return queue_.push(line);
+  if (!queue_.push(line)) return false;
+  metrics::traffic.queued_bytes += line->size();
+  return true;
 }
 
 void ConnectionCore::close_after_flush() {
@@ -54,6 +65,7 @@ void ConnectionCore::lines_handled() {
 ReadStep ConnectionCore::read(std::string_view bytes) {
   const auto now = Clock::now();
   deadlines_.input(now);
+  metrics::traffic.bytes_in += bytes.size();
   ReadStep step = after_read(requests_, bytes, ending_.closing(), now);
   if (step.kind == ReadStep::Kind::post_batch) batch_pending_ = true;
   return step;
@@ -67,6 +79,8 @@ bool ConnectionCore::throttle_reader(const ReadStep& step) {
 }
 
 void ConnectionCore::written(std::size_t bytes) {
+  metrics::traffic.bytes_out += bytes;
+  metrics::traffic.queued_bytes -= bytes;
   if (!queue_.consume(bytes)) return;
   wake_reader();
   report_room_if_any();
@@ -92,6 +106,7 @@ void ConnectionCore::reader_finished(const boost::system::error_code& ec) {
 }
 
 void ConnectionCore::writer_finished() {
+  metrics::traffic.queued_bytes -= queue_.bytes();
   queue_.release();
   part_finished();
 }
@@ -104,6 +119,8 @@ void ConnectionCore::part_finished() {
 
 void ConnectionCore::close_transport() {
   if (!ending_.close_stream()) return;
+  if (counted_) --metrics::traffic.open[static_cast<std::size_t>(transport_)];
+  counted_ = false;
   close_stream();
   admission_ = AdmissionTicket();  // its descriptor is free: so is its place
   deadlines_.end_reader_throttle();

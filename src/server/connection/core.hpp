@@ -22,6 +22,7 @@
 #include "server/connection/read_step.hpp"
 #include "server/inbox.hpp"
 #include "server/config.hpp"
+#include "server/metrics/counters.hpp"
 #include "server/request_reader.hpp"
 
 namespace corochat::server {
@@ -42,6 +43,9 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   void tell_when_room_for_replies() final;
   void lines_handled() final;
   const std::string& peer() const final { return peer_; }
+  // Counts the connection as open on `transport` (/metrics) until its stream closes.
+  void count_as(metrics::Transport transport);
+  ~ConnectionCore() override;
 
  protected:
   ConnectionCore(const asio::any_io_executor& executor, ClientId id, std::string peer, Inbox& inbox,
@@ -146,6 +150,8 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   AdmissionTicket admission_;  // the connection's place in its address's limit and max_clients, until closed
   bool batch_pending_ = false;  // a batch is in the inbox or being handled
   bool report_room_ = false;    // the broadcaster waits for room for replies
+  bool counted_ = false;        // in metrics::traffic.open[transport_]
+  metrics::Transport transport_ = metrics::Transport::plain;
 };
 
 }  // namespace corochat::server
