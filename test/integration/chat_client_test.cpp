@@ -182,6 +182,15 @@ asio::awaitable<bool> wait_for(Client& client, EventType kind, std::string field
   }
 }
 
+// Waits (bounded) until a piped client's output holds `needle`; returns that output.
+std::string output_showing(const ChildProcess& child, std::string_view needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string output;
+  while ((output = child.output()).find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return output;
+}
+
 // Reads the pty until `needle` shows up in `screen` (true) or the deadline.
 // Only text after offset `from` counts.
 bool read_until(int fd, std::string& screen, std::string_view needle, std::chrono::milliseconds timeout,
@@ -466,6 +475,101 @@ TEST_CASE("after a dropped link chat-client resumes and shows what it missed, by
   CHECK(exit_status == std::optional<int>(0));
   link.reset();
   ::unlink(path);
+}
+
+TEST_CASE("after chatd restarts on its data directory chat-client catches up by seq and /history pages back",
+          "[chat-client][catch-up]") {
+  ScratchDir data;
+  // At most three messages a reply: both the catch-up and /history take several pages.
+  std::vector<std::string> args = {"--data-dir", data.path(), "--flood-rate", "0", "--history", "3"};
+  std::optional<ChatdProcess> chatd(std::in_place, args);
+  const std::string port = chatd->port();
+  asio::io_context io;
+  auto bob = run_step(io, connect_client(io, *chatd, "bob"));
+  ChildProcess roamer;
+  start_piped(roamer, {"127.0.0.1:" + port, "--nick", "roamer"});
+  run_step(io, wait_for(*bob, EventType::joined, "nick", "roamer"));
+  const auto seen = request::say("lobby", "seen before the restart");
+  run_step(io, [&]() -> asio::awaitable<bool> {
+    co_await send(*bob, seen);
+    co_return true;
+  }());
+  REQUIRE(output_showing(roamer, "seen before the restart", std::chrono::seconds(10)).find("seen before the restart") !=
+          std::string::npos);
+
+  // Stopped, roamer cannot reconnect before everything below has been said.
+  REQUIRE(::kill(roamer.pid, SIGSTOP) == 0);
+  chatd->signal(SIGTERM);
+  REQUIRE(chatd->wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+  chatd.reset();
+  bob.reset();
+  args.insert(args.end(), {"--port", port});
+  chatd.emplace(args);
+  REQUIRE(chatd->port() == port);
+  auto bob_again = run_step(io, connect_client(io, *chatd, "bob"));
+  std::vector<std::string> missed;
+  for (int i = 1; i <= 8; ++i) missed.push_back("missed " + std::to_string(i) + " café 日本語 🙂");
+  for (const auto& text : missed) {
+    const auto say = request::say("lobby", text);
+    run_step(io, [&]() -> asio::awaitable<bool> {
+      co_await send(*bob_again, say);
+      co_return true;
+    }());
+  }
+  run_step(io, wait_for(*bob_again, EventType::message, "text", missed.back()));  // all stored
+  REQUIRE(::kill(roamer.pid, SIGCONT) == 0);
+  run_step(io, wait_for(*bob_again, EventType::joined, "nick", "roamer"));
+
+  // Every missed message once, in order, after the heading; nothing seen before again.
+  std::string output = output_showing(roamer, missed.back(), std::chrono::seconds(10));
+  INFO(output);
+  const auto heading = output.find("-- missed in lobby while disconnected:");
+  REQUIRE(heading != std::string::npos);
+  std::size_t previous = heading;
+  for (const auto& text : missed) {
+    const auto at = output.find(text, previous);
+    INFO(text);
+    REQUIRE(at != std::string::npos);
+    CHECK(output.find(text, at + 1) == std::string::npos);
+    previous = at;
+  }
+  CHECK(output.find("seen before the restart", heading) == std::string::npos);
+  CHECK(output.find("restarted") == std::string::npos);  // same data directory, same epoch
+  CHECK(output.find("not shown") == std::string::npos);
+
+  // /history shows the latest three, then each repeat the three before.
+  const std::size_t asked = output.size();
+  write_all(roamer.input, "/history 3\n/history 3\n/history 3\n/history 3\n");
+  output = output_showing(roamer, "-- no older messages in lobby", std::chrono::seconds(10));
+  INFO(output);
+  REQUIRE(output.find("-- no older messages in lobby", asked) != std::string::npos);
+  std::vector<std::string> pages;
+  for (std::size_t at = output.find("-- history of lobby", asked); at != std::string::npos;) {
+    const std::size_t next = output.find("-- history of lobby", at + 1);
+    pages.push_back(output.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    at = next;
+  }
+  REQUIRE(pages.size() == 3);
+  const std::vector<std::vector<std::string>> expected = {
+      {missed[5], missed[6], missed[7]}, {missed[2], missed[3], missed[4]}, {"seen before the restart", missed[0], missed[1]}};
+  for (std::size_t page = 0; page < pages.size(); ++page) {
+    INFO("page " << page << ": " << pages[page]);
+    CHECK(pages[page].starts_with("-- history of lobby (3 messages)"));
+    std::size_t before = 0;
+    for (const auto& text : expected[page]) {
+      const auto at = pages[page].find(text);
+      CHECK(at != std::string::npos);
+      CHECK(at >= before);
+      before = at == std::string::npos ? before : at;
+    }
+    for (std::size_t other = 0; other < expected.size(); ++other)
+      if (other != page)
+        for (const auto& text : expected[other]) CHECK(pages[page].find(text) == std::string::npos);
+  }
+
+  ::close(roamer.input);
+  roamer.input = -1;
+  CHECK(roamer.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
 }
 
 TEST_CASE("a piped line the server cannot read is reported, and the lines after it still go", "[chat-client]") {

@@ -1,5 +1,5 @@
 // chat-client's pure parts: input lines to requests, events to screen text,
-// the sanitiser, the pacer, mentions and activity.
+// the sanitiser, the pacer, mentions and activity, history paging.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "command.hpp"
 #include "config.hpp"
 #include "display.hpp"
+#include "history_paging.hpp"
 #include "pacer.hpp"
 
 using namespace corochat::chat_client;
@@ -599,4 +600,202 @@ TEST_CASE("the config file: mistakes name their line", "[chat-client][config]") 
   CHECK(parse_config("highlight = [\"a\" \"b\"]\n").error == "line 1: bad value for highlight");
   CHECK(parse_config("nick \"a\"\n").error == "line 1: expected key = value");
   CHECK(parse_config("nick = \"\\q\"\n").error == "line 1: bad value for nick");
+}
+
+namespace {
+
+// A history reply of `room` with one message per seq, sent at ts = 100 * seq.
+json::object history_of(std::string_view room, std::vector<std::uint64_t> seqs) {
+  json::array messages;
+  for (auto seq : seqs) {
+    json::object m;
+    m["type"] = "message";
+    m["room"] = room;
+    m["from"] = "bob";
+    m["text"] = "m" + std::to_string(seq);
+    m["ts"] = 100 * seq;
+    m["seq"] = seq;
+    messages.push_back(std::move(m));
+  }
+  json::object h;
+  h["type"] = "history";
+  h["room"] = room;
+  h["messages"] = std::move(messages);
+  return h;
+}
+
+std::vector<std::uint64_t> seqs_of(const RoomCatchUp::Page& page) {
+  std::vector<std::uint64_t> seqs;
+  for (const json::object* m : page.missed) seqs.push_back(m->at("seq").as_uint64());
+  return seqs;
+}
+
+}  // namespace
+
+TEST_CASE("the catch-up asks for what came after the last seq seen", "[chat-client][history-paging]") {
+  CHECK(history_after("dev", 41, 100) == obj(R"({"type":"history","room":"dev","after":41,"limit":100})"));
+  CHECK(history_after("dev", 41, 100, 50) ==
+        obj(R"({"type":"history","room":"dev","after":41,"limit":100,"before":50})"));
+  RoomCatchUp catch_up("lobby", 7, 0, 100);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":7,"limit":100})"));
+}
+
+TEST_CASE("the catch-up pages forward from the last message shown until a page comes back empty",
+          "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 5, 0, 3);
+  const json::object full = history_of("lobby", {6, 7, 8});
+  const RoomCatchUp::Page first = catch_up.take_reply(full);
+  CHECK(seqs_of(first) == std::vector<std::uint64_t>{6, 7, 8});
+  CHECK(first.first);
+  CHECK_FALSE(first.done);
+  CHECK(first.no_longer_kept == 0);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":8,"limit":3})"));
+  // A short page may be one that long messages filled: the next one tells.
+  const json::object short_page = history_of("lobby", {9});
+  const RoomCatchUp::Page second = catch_up.take_reply(short_page);
+  CHECK(seqs_of(second) == std::vector<std::uint64_t>{9});
+  CHECK_FALSE(second.first);
+  CHECK_FALSE(second.done);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":9,"limit":3})"));
+  const RoomCatchUp::Page last = catch_up.take_reply(history_of("lobby", {}));
+  CHECK(last.missed.empty());
+  CHECK_FALSE(last.first);
+  CHECK(last.done);
+  CHECK(last.skipped == 0);
+}
+
+TEST_CASE("nothing missed: one empty page and the catch-up is done", "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 12, 0, 100);
+  const RoomCatchUp::Page page = catch_up.take_reply(history_of("lobby", {}));
+  CHECK(page.missed.empty());
+  CHECK_FALSE(page.first);
+  CHECK(page.done);
+}
+
+TEST_CASE("the catch-up stops at the first message that came live and shows none of those",
+          "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 5, 0, 100);
+  catch_up.note_live(9);
+  catch_up.note_live(10);  // only the first live one bounds the catch-up
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":5,"limit":100,"before":9})"));
+  const json::object reply = history_of("lobby", {6, 7, 8, 9, 10});
+  const RoomCatchUp::Page page = catch_up.take_reply(reply);
+  CHECK(seqs_of(page) == std::vector<std::uint64_t>{6, 7, 8});
+  CHECK(page.done);  // 8 is right before the first live one: no need to ask again
+}
+
+TEST_CASE("a live message during a paged catch-up bounds the next page", "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 0, 0, 2);
+  const json::object first_page = history_of("lobby", {1, 2});
+  CHECK(seqs_of(catch_up.take_reply(first_page)) == std::vector<std::uint64_t>{1, 2});
+  catch_up.note_live(6);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":2,"limit":2,"before":6})"));
+  const json::object second_page = history_of("lobby", {3, 4});
+  const RoomCatchUp::Page second = catch_up.take_reply(second_page);
+  CHECK(seqs_of(second) == std::vector<std::uint64_t>{3, 4});
+  CHECK_FALSE(second.done);  // 5 may still be there
+  const json::object third_page = history_of("lobby", {5});
+  const RoomCatchUp::Page third = catch_up.take_reply(third_page);
+  CHECK(seqs_of(third) == std::vector<std::uint64_t>{5});
+  CHECK(third.done);
+}
+
+TEST_CASE("the catch-up shows at most its cap and counts what it skipped", "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 10, 0, 3, 5);
+  const json::object first_page = history_of("lobby", {11, 12, 13});
+  CHECK(catch_up.take_reply(first_page).missed.size() == 3);
+  // The last page asks only for what the cap leaves.
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","after":13,"limit":2})"));
+  const json::object second_page = history_of("lobby", {14, 15});
+  const RoomCatchUp::Page second = catch_up.take_reply(second_page);
+  CHECK(seqs_of(second) == std::vector<std::uint64_t>{14, 15});
+  CHECK_FALSE(second.done);
+  CHECK(catch_up.counting_skipped());
+  // Then the newest message before what came live tells how many were skipped.
+  catch_up.note_live(41);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"lobby","limit":1,"before":41})"));
+  const json::object newest = history_of("lobby", {40});
+  const RoomCatchUp::Page count = catch_up.take_reply(newest);
+  CHECK(count.missed.empty());
+  CHECK(count.done);
+  CHECK(count.skipped == 25);
+}
+
+TEST_CASE("messages gone from the server before the first missed one are counted", "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("lobby", 5, 0, 100);
+  const json::object reply = history_of("lobby", {9, 10});
+  const RoomCatchUp::Page page = catch_up.take_reply(reply);
+  CHECK(seqs_of(page) == std::vector<std::uint64_t>{9, 10});
+  CHECK(page.no_longer_kept == 3);
+}
+
+TEST_CASE("without a seq seen the catch-up shows the latest messages since the room was joined",
+          "[chat-client][history-paging]") {
+  RoomCatchUp catch_up("quiet", std::nullopt, 200, 50);
+  CHECK(catch_up.next_request() == obj(R"({"type":"history","room":"quiet","limit":50})"));
+  const json::object reply = history_of("quiet", {1, 2, 3});  // ts 100, 200, 300
+  const RoomCatchUp::Page page = catch_up.take_reply(reply);
+  CHECK(seqs_of(page) == std::vector<std::uint64_t>{2, 3});
+  CHECK(page.first);
+  CHECK(page.done);
+}
+
+TEST_CASE("repeated /history pages back from the oldest message shown until there is nothing older",
+          "[chat-client][history-paging]") {
+  HistoryPager pager;
+  json::object request = request_of("/history 3");
+  pager.prepare(request);
+  CHECK(request == obj(R"({"type":"history","room":"lobby","limit":3})"));
+  CHECK_FALSE(pager.take_reply(request, history_of("lobby", {7, 8, 9})));
+
+  json::object again = request_of("/history 3");
+  pager.prepare(again);
+  CHECK(again == obj(R"({"type":"history","room":"lobby","limit":3,"before":7})"));
+  CHECK_FALSE(pager.take_reply(again, history_of("lobby", {4, 5, 6})));
+
+  json::object third = request_of("/history 5");
+  pager.prepare(third);
+  CHECK(third == obj(R"({"type":"history","room":"lobby","limit":5,"before":4})"));
+  CHECK_FALSE(pager.take_reply(third, history_of("lobby", {1, 2, 3})));
+
+  json::object fourth = request_of("/history");
+  pager.prepare(fourth);
+  CHECK(fourth == obj(R"({"type":"history","room":"lobby","limit":20,"before":1})"));
+  CHECK(pager.take_reply(fourth, history_of("lobby", {})));  // nothing older
+}
+
+TEST_CASE("/history starts from the latest again after a room switch", "[chat-client][history-paging]") {
+  HistoryPager pager;
+  json::object lobby = request_of("/history 3");
+  pager.prepare(lobby);
+  CHECK_FALSE(pager.take_reply(lobby, history_of("lobby", {7, 8, 9})));
+
+  const InputContext in_dev{"dev", {"lobby", "dev"}};
+  json::object dev = request_of("/history 3", in_dev);
+  pager.prepare(dev);  // another room: its latest
+  CHECK(dev == obj(R"({"type":"history","room":"dev","limit":3})"));
+  CHECK_FALSE(pager.take_reply(dev, history_of("dev", {20, 21})));
+
+  pager.reset();  // switched back to lobby
+  json::object back = request_of("/history 3");
+  pager.prepare(back);
+  CHECK(back == obj(R"({"type":"history","room":"lobby","limit":3})"));
+  // A reply to a request made before the switch moves nothing.
+  CHECK_FALSE(pager.take_reply(dev, history_of("dev", {18, 19})));
+  CHECK_FALSE(pager.take_reply(back, history_of("lobby", {7, 8, 9})));
+  json::object next = request_of("/history 3");
+  pager.prepare(next);
+  CHECK(next == obj(R"({"type":"history","room":"lobby","limit":3,"before":7})"));
+}
+
+TEST_CASE("a first /history that finds the room empty is not a page back", "[chat-client][history-paging]") {
+  HistoryPager pager;
+  json::object request = request_of("/history");
+  pager.prepare(request);
+  CHECK_FALSE(pager.take_reply(request, history_of("lobby", {})));
+  // Sent again after a reconnect to a restarted server: the old cursor goes.
+  json::object stale = obj(R"({"type":"history","room":"lobby","limit":20,"before":7})");
+  pager.reset();
+  pager.prepare(stale);
+  CHECK(stale == obj(R"({"type":"history","room":"lobby","limit":20})"));
 }

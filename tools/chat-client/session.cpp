@@ -57,6 +57,7 @@ void Session::update_prompt() { output_.set_status(current_room_, activity_.indi
 void Session::local_problem(std::string_view text) { output_.print_problem(problem(text, display_context())); }
 
 void Session::set_current(std::string room) {
+  if (room != current_room_) history_pager_.reset();  // /history starts from the latest again
   current_room_ = std::move(room);
   activity_.clear_room(current_room_);  // looked at now
   update_prompt();

@@ -22,6 +22,7 @@
 #include "activity.hpp"
 #include "corochat/client.hpp"
 #include "display.hpp"
+#include "history_paging.hpp"
 #include "command.hpp"
 #include "pacer.hpp"
 
@@ -93,11 +94,8 @@ class Session {
     bool make_current = false;  // a join whose room becomes the current room
     bool resent = false;        // sent before a lost connection; may have arrived
     bool from_input = true;     // an error answering it makes a piped run fail
-    std::string catch_up_room;  // a history fetch after a reconnect
-    // What had been seen in that room when the link dropped: the last seq, or
-    // (none seen) the time it was joined. Later events cannot move it.
-    std::optional<std::uint64_t> catch_up_after;
-    std::int64_t catch_up_since = 0;
+    bool pages_history = false;  // a /history: a repeat pages further back
+    std::string catch_up_room;   // a page of the catch-up on this room after a reconnect
   };
 
   // What an event does to the request in flight: answers it (taken off), or
@@ -117,7 +115,8 @@ class Session {
   void on_welcome(const boost::json::object& welcome, bool reconnect);
   void handle(const client::Event& event);
   void update_state(const boost::json::object& event, const Pending* answered);
-  void show_catch_up(const boost::json::object& history, const Pending& request);
+  void show_catch_up(const boost::json::object& history, const std::string& room);
+  void show_history_page(const boost::json::object& history, const boost::json::object& request);
   void show(const boost::json::object& event, const boost::json::object* request = nullptr);
   void local_problem(std::string_view text);
   void set_current(std::string room);
@@ -163,9 +162,9 @@ class Session {
   std::map<std::string, std::set<std::string>> members_;
   std::map<std::string, std::uint64_t> last_seq_;
   std::map<std::string, std::int64_t> joined_ts_;
-  // Rooms whose catch-up is pending, with the first seq that arrived live
-  // meanwhile (0: none yet): the catch-up shows only what came before it.
-  std::map<std::string, std::uint64_t> first_live_seq_;
+  // Rooms whose catch-up after a reconnect is still under way.
+  std::map<std::string, RoomCatchUp> catch_ups_;
+  HistoryPager history_pager_;
 };
 
 }  // namespace corochat::chat_client

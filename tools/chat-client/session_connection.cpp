@@ -121,6 +121,7 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
   if (reconnect && !same_epoch) {
     output_.print(notice("the server restarted: messages sent while you were away are gone", display_context()));
     last_seq_.clear();
+    history_pager_.reset();
   }
   epoch_ = epoch;
 
@@ -145,6 +146,10 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
       }
     }
   } else {
+    // A catch-up cut short by this reconnect starts again from what was seen.
+    catch_ups_.clear();
+    std::erase_if(queue_, [](const Pending& item) { return !item.catch_up_room.empty(); });
+    if (inflight_ && !inflight_->catch_up_room.empty()) inflight_.reset();
     const std::vector<std::string> wanted = rooms_;
     rooms_ = auto_joined;
     for (const auto& room : wanted) {
@@ -157,14 +162,15 @@ void Session::on_welcome(const json::object& welcome, bool reconnect) {
     }
     for (const auto& room : wanted) {
       if (!same_epoch) break;
-      json::object r = client::request::of_type("history");
-      r["room"] = room;
-      r["limit"] = history_limit_;
-      Pending history = bookkeeping(std::move(r));
+      // What had been seen in the room when the link dropped: the last seq,
+      // or (none seen) the time it was joined.
+      std::optional<std::uint64_t> seen;
+      if (auto last = last_seq_.find(room); last != last_seq_.end()) seen = last->second;
+      const auto joined = joined_ts_.find(room);
+      RoomCatchUp catch_up(room, seen, joined == joined_ts_.end() ? 0 : joined->second, history_limit_);
+      Pending history = bookkeeping(catch_up.next_request());
       history.catch_up_room = room;
-      if (auto seen = last_seq_.find(room); seen != last_seq_.end()) history.catch_up_after = seen->second;
-      history.catch_up_since = joined_ts_.count(room) ? joined_ts_[room] : 0;
-      first_live_seq_[room] = 0;
+      catch_ups_.insert_or_assign(room, std::move(catch_up));
       front.push_back(std::move(history));
     }
     if (!contains(wanted, current_room_)) set_current(wanted.empty() ? std::string() : wanted.front());

@@ -34,9 +34,12 @@ void Session::handle(const client::Event& event) {
   update_state(e, answered ? &*answered : nullptr);
 
   if (answered && !answered->catch_up_room.empty() && type == EventType::history) {
-    show_catch_up(e, *answered);
+    show_catch_up(e, answered->catch_up_room);
+  } else if (answered && answered->pages_history && answered->request && type == EventType::history) {
+    show_history_page(e, *answered->request);
   } else if (type == EventType::error) {
     if (answered && answered->from_input) had_error_ = true;
+    if (answered && !answered->catch_up_room.empty()) catch_ups_.erase(answered->catch_up_room);
     const json::object* request = answered && answered->request ? &*answered->request : nullptr;
     show(e, request);
   } else if (!(answered && answered->silent)) {
@@ -101,38 +104,21 @@ void Session::update_state(const json::object& e, const Pending* answered) {
     const auto seq = static_cast<std::uint64_t>(int_field(e, "seq"));
     auto& last = last_seq_[room];
     last = std::max(last, seq);
-    if (auto live = first_live_seq_.find(room); live != first_live_seq_.end() && live->second == 0) live->second = seq;
+    if (auto catch_up = catch_ups_.find(room); catch_up != catch_ups_.end()) catch_up->second.note_live(seq);
   }
 }
 
-void Session::show_catch_up(const json::object& history, const Pending& request) {
-  const std::string& room = request.catch_up_room;
-  std::uint64_t before = 0;  // the first seq shown live since the reconnect: already on screen
-  if (auto live = first_live_seq_.find(room); live != first_live_seq_.end()) {
-    before = live->second;
-    first_live_seq_.erase(live);
-  }
-  const json::value* messages = history.if_contains("messages");
-  if (!messages || !messages->is_array()) return;
-  const auto& after = request.catch_up_after;
-  std::vector<const json::object*> missed;
-  for (const auto& m : messages->get_array()) {
-    if (!m.is_object()) continue;
-    const json::object& message = m.get_object();
-    const auto seq = static_cast<std::uint64_t>(int_field(message, "seq"));
-    if (before != 0 && seq >= before) continue;
-    // Without a seq seen in this room, the time it was joined tells what is new.
-    if (after ? seq > *after : int_field(message, "ts") >= request.catch_up_since) missed.push_back(&message);
-  }
-  if (missed.empty()) return;
-  const auto first_seq = static_cast<std::uint64_t>(int_field(*missed.front(), "seq"));
-  if (!options_.json) {
+void Session::show_catch_up(const json::object& history, const std::string& room) {
+  const auto found = catch_ups_.find(room);
+  if (found == catch_ups_.end()) return;
+  RoomCatchUp& catch_up = found->second;
+  const RoomCatchUp::Page page = catch_up.take_reply(history);
+  if (!options_.json && page.first)
     output_.print(notice("missed in " + sanitize(room) + " while disconnected:", display_context()));
-    if (after && first_seq > *after + 1)
-      output_.print(notice("(" + std::to_string(first_seq - *after - 1) + " older messages are no longer kept)",
-                           display_context()));
-  }
-  for (const json::object* message : missed) {
+  if (!options_.json && page.no_longer_kept > 0)
+    output_.print(notice("(" + std::to_string(page.no_longer_kept) + " older messages are no longer kept)",
+                         display_context()));
+  for (const json::object* message : page.missed) {
     // A request that was in flight when the link dropped and did arrive: not sent twice.
     if (is_me(string_field(*message, "from"))) {
       for (auto it = queue_.begin(); it != queue_.end(); ++it) {
@@ -146,8 +132,27 @@ void Session::show_catch_up(const json::object& history, const Pending& request)
     }
     if (options_.json) output_.print(json::serialize(*message));
     else show(*message);
-    update_state(*message, nullptr);
+    auto& last = last_seq_[room];
+    last = std::max(last, static_cast<std::uint64_t>(int_field(*message, "seq")));
   }
+  if (!options_.json && page.skipped > 0)
+    output_.print(notice(std::to_string(page.skipped) + " more missed in " + sanitize(room) +
+                             " not shown (/history shows the latest)",
+                         display_context()));
+  if (page.done) {
+    catch_ups_.erase(found);
+    return;
+  }
+  // The next page goes before anything else queued, a resent request included.
+  Pending next = bookkeeping(catch_up.next_request());
+  next.catch_up_room = room;
+  enqueue(std::move(next), true);
+}
+
+void Session::show_history_page(const json::object& history, const json::object& request) {
+  if (!history_pager_.take_reply(request, history)) return show(history);
+  if (!options_.json)
+    output_.print(notice("no older messages in " + sanitize(string_field(request, "room")), display_context()));
 }
 
 }  // namespace corochat::chat_client

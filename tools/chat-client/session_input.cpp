@@ -29,6 +29,7 @@ void Session::input_line(std::string line) {
   }
   Pending item;
   item.make_current = string_field(*command.request, "type") == "join";
+  item.pages_history = string_field(*command.request, "type") == "history";
   quitting_ = string_field(*command.request, "type") == "quit";
   item.request = std::move(command.request);
   enqueue(std::move(item));
@@ -45,6 +46,7 @@ bool Session::convert_raw(Pending& item) {
   do_local(command);
   if (!command.request) return false;
   item.make_current = string_field(*command.request, "type") == "join";
+  item.pages_history = string_field(*command.request, "type") == "history";
   item.request = std::move(command.request);
   item.raw.clear();
   return true;

@@ -40,6 +40,9 @@ asio::awaitable<void> Session::send_loop() {
     Pending item = std::move(queue_.front());
     queue_.pop_front();
     backlog_timer_.cancel();
+    // Paging back starts from the oldest message the previous /history showed,
+    // whose reply is in by now: one tracked request is in flight at a time.
+    if (item.pages_history) history_pager_.prepare(*item.request);
     json::object line = *item.request;
     if (item.tracked) {
       inflight_id_ = next_id_++;
