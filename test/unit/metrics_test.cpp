@@ -163,7 +163,7 @@ TEST_CASE("metrics: chatd serves no metrics unless --metrics says where", "[metr
   CHECK(given.config.metrics->port == "9464");
 
   const char* wrong[] = {"chatd", "--metrics=::1:9464"};
-  CHECK(parse_command_line(2, wrong).error == "bad value for --metrics: '::1:9464'");
+  CHECK(parse_command_line(2, wrong).error == "bad value for --metrics: '::1:9464' (HOST:PORT or a port)");
   CHECK(usage().find("--metrics HOST:PORT") != std::string::npos);
 }
 
