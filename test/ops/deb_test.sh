@@ -39,19 +39,19 @@ done
 if command -v help2man >/dev/null; then
   for page in man8/chatd.8.gz man1/chat-client.1.gz man1/chat-replay.1.gz man1/chat-bench.1.gz; do
     if [ ! -s "$root/usr/share/man/$page" ]; then fail "man page $page missing"; continue; fi
-    gzip -dc "$root/usr/share/man/$page" | grep -q '^\.TH' || fail "$page is not a man page"
+    grep -q '^\.TH' <<<"$(gzip -dc "$root/usr/share/man/$page")" || fail "$page is not a man page"
   done
-  gzip -dc "$root/usr/share/man/man8/chatd.8.gz" | grep -q -- 'metrics' || fail "chatd.8 lacks --metrics"
+  grep -q -- 'metrics' <<<"$(gzip -dc "$root/usr/share/man/man8/chatd.8.gz")" || fail "chatd.8 lacks --metrics"
 else
   echo "note: no help2man here, so no man pages to check"
 fi
 [ -e "$root/usr/bin/chatd" ] && fail "chatd is in bin as well as sbin"
 
 # The unpacked programs run: the package holds them whole.
-"$root/usr/sbin/chatd" --version | grep -q '^chatd ' || fail "chatd --version"
-"$root/usr/bin/chat-client" --version | grep -q '^chat-client ' || fail "chat-client --version"
-"$root/usr/bin/chat-replay" --version | grep -q '^chat-replay ' || fail "chat-replay --version"
-"$root/usr/sbin/chatd" --help | grep -q -- '--metrics HOST:PORT' || fail "chatd --help lacks --metrics"
+grep -q '^chatd ' <<<"$("$root/usr/sbin/chatd" --version)" || fail "chatd --version"
+grep -q '^chat-client ' <<<"$("$root/usr/bin/chat-client" --version)" || fail "chat-client --version"
+grep -q '^chat-replay ' <<<"$("$root/usr/bin/chat-replay" --version)" || fail "chat-replay --version"
+grep -q -- '--metrics HOST:PORT' <<<"$("$root/usr/sbin/chatd" --help)" || fail "chatd --help lacks --metrics"
 
 # Dependencies: the shared libraries' packages (dpkg-shlibdeps), and adduser.
 info=$(dpkg-deb -I "$deb")
@@ -60,7 +60,7 @@ echo "Depends: $depends"
 for package in libc6 libstdc++6 libssl3 libsqlite3-0 adduser; do
   grep -Fq -e ", $package " -e ", $package," -e "$package (" <<<", $depends," || fail "Depends lacks $package"
 done
-if grep -q 'COROCHAT_HAVE_SYSTEMD' "$build/CMakeCache.txt" 2>/dev/null || ldd "$root/usr/sbin/chatd" | grep -q libsystemd; then
+if grep -q 'COROCHAT_HAVE_SYSTEMD' "$build/CMakeCache.txt" 2>/dev/null || grep -q libsystemd <<<"$(ldd "$root/usr/sbin/chatd")"; then
   grep -Fq -e ", libsystemd0," -e ", libsystemd0 (" <<<", $depends," || fail "Depends lacks libsystemd0"
 fi
 grep -q '^ Section: net' <<<"$info" || fail "Section is not net"
