@@ -80,7 +80,11 @@ done
 # The unit as systemd reads it, against the unpacked tree.
 unit="$root/usr/lib/systemd/system/chatd.service"
 grep -q '^Type=notify' "$unit" || fail "the unit is not Type=notify"
-grep -q '^ExecStart=/usr/sbin/chatd ' "$unit" || fail "ExecStart does not run /usr/sbin/chatd"
+grep -q '^ExecStart=/usr/sbin/chatd --config /etc/chatd/chatd.toml ' "$unit" || fail "ExecStart does not run /usr/sbin/chatd with its config file"
+# The config file: installed, a conffile, and one chatd accepts.
+[ -f "$root/etc/chatd/chatd.toml" ] || fail "no /etc/chatd/chatd.toml"
+grep -qx '/etc/chatd/chatd.toml' "$work/control/conffiles" 2>/dev/null || fail "chatd.toml is not a conffile"
+"$root/usr/sbin/chatd" --config "$root/etc/chatd/chatd.toml" --print-config >/dev/null || fail "chatd refuses /etc/chatd/chatd.toml"
 # Verified as installed, but with ExecStart pointing into the unpacked tree
 # (systemd-analyze checks that the program exists and is executable).
 if command -v systemd-analyze >/dev/null; then
