@@ -6,6 +6,8 @@
 #   bash bench/tls.sh CHATD [ROUNDS] [CHAT_BENCH]
 #
 # The certificate comes from scripts/make-cert.sh in a temporary directory.
+# chatd keeps history in memory here (--store memory): the comparison is of
+# transports, and a store's cost, the same on both, would only dilute it.
 set -euo pipefail
 ulimit -n "$(ulimit -Hn)"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +20,7 @@ bash "$root/scripts/make-cert.sh" -o "$dir" localhost 127.0.0.1 >/dev/null 2>&1
 
 taskset -c 0 "$chatd" --host 127.0.0.1 --port 0 --tls-port 0 --tls-cert "$dir/chatd.crt" --tls-key "$dir/chatd.key" \
   --default-room "" --flood-rate 0 --max-clients 50000 --queue-bytes 8388608 --max-per-ip 0 --connect-rate 0 \
-  2>"$dir/log" &
+  --store memory 2>"$dir/log" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 plain="" tls=""

@@ -700,3 +700,50 @@ TEST_CASE("sqlite store backs up a consistent copy while open", "[store][sqlite]
   Client restored{copy, io};
   CHECK(seqs(restored.latest("lobby")) == std::vector<Seq>{1, 2});
 }
+
+namespace {
+// Rows the file holds for a room, read as an outside tool would.
+std::int64_t stored_rows(const fs::path& file, const std::string& room) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1)",
+                             -1, &stmt, nullptr) == SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, room.c_str(), -1, SQLITE_TRANSIENT);
+  const std::int64_t rows = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+}  // namespace
+
+TEST_CASE("sqlite store deletes rows past retain_messages in steps and reads never show them", "[store]") {
+  TempDir dir;
+  auto options = sqlite_options(dir.path());
+  options.retention = RetentionPolicy{10, 0};
+  options.retention_step = 5;
+  const auto file = dir.path() / SqliteHistoryStore::file_name;
+  asio::io_context io;
+  Seq seq = 0;
+  {
+    SqliteHistoryStore store(options);
+    Client c{store, io};
+    for (int i = 0; i < 40; ++i) {
+      REQUIRE(c.append({message("lobby", ++seq)}).all_committed());
+      // Past retention are at most a step's worth less one, never read.
+      const auto rows = stored_rows(file, "lobby");
+      CHECK(rows >= std::min<std::int64_t>(static_cast<std::int64_t>(seq), 10));
+      CHECK(rows <= 10 + 4);
+      CHECK(seqs(c.latest("lobby", 100)) == range(seq > 10 ? seq - 9 : 1, seq));
+    }
+  }
+  // Reopened, the store trims on from the oldest row it finds.
+  SqliteHistoryStore store(options);
+  Client c{store, io};
+  for (int i = 0; i < 12; ++i) REQUIRE(c.append({message("lobby", ++seq)}).all_committed());
+  CHECK(stored_rows(file, "lobby") <= 10 + 4);
+  CHECK(seqs(c.latest("lobby", 100)) == range(seq - 9, seq));
+  std::vector<Seq> exported;
+  REQUIRE_FALSE(store.export_room("lobby", [&](const HistoryEntry& e) { exported.push_back(e.seq); }));
+  CHECK(exported == range(seq - 9, seq));
+}

@@ -35,7 +35,8 @@
 //   transactions but never corrupts the file. Sync::full fsyncs every
 //   transaction before its appends complete, so committed survives power loss.
 // - Retention: at most retain_messages per room (counted by seq: seqs at or
-//   below last seq - retain_messages are deleted) and, when retain_days > 0,
+//   below last seq - retain_messages are never read again, and deleted in
+//   steps) and, when retain_days > 0,
 //   nothing older than that (by the message's ts; a room's messages are
 //   dropped oldest seq first, so ts is taken to grow with seq). The store
 //   enforces it by itself, a few hundred rows per transaction, between appends.

@@ -50,6 +50,7 @@ class Statement {
     sqlite3_clear_bindings(stmt_);
   }
   std::int64_t column_int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool column_is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string_view column_text(int column) const {
     auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     return {text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};

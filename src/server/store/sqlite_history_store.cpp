@@ -94,19 +94,32 @@ bool prepare_file(const std::string& path) {
   return empty;
 }
 
+// What a read may return of a room: its messages above `last seq - kept`
+// (?5). The writer deletes what is past retain_messages in steps, so rows
+// past it can linger for a while; no read ever returns them.
+constexpr const char* kept_rows =
+    "FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) "
+    "AND seq > max(?2, (SELECT last_seq FROM rooms WHERE name = ?1) - ?5) AND seq < ?3 ";
+
+// retain_messages as ?5 of kept_rows; no limit keeps every seq.
+std::int64_t kept_count(std::uint64_t retain_messages) {
+  constexpr auto all = std::numeric_limits<std::int64_t>::max() / 2;
+  return retain_messages == 0 ? all : static_cast<std::int64_t>(std::min<std::uint64_t>(retain_messages, all));
+}
+
 // The statements a reader thread runs, prepared once per connection.
 struct ReaderConnection {
-  explicit ReaderConnection(const std::string& path)
+  ReaderConnection(const std::string& path, std::uint64_t retain_messages)
       : db(path, open_flags),
-        newest(db.prepare("SELECT seq, ts, line FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) "
-                          "AND seq > ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4")),
-        oldest(db.prepare("SELECT seq, ts, line FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) "
-                          "AND seq > ?2 AND seq < ?3 ORDER BY seq ASC LIMIT ?4")),
-        find_token(db.prepare("SELECT nick, expires FROM tokens WHERE hash = ?1 AND expires > ?2")) {}
+        newest(db.prepare(std::string("SELECT seq, ts, line ") + kept_rows + "ORDER BY seq DESC LIMIT ?4")),
+        oldest(db.prepare(std::string("SELECT seq, ts, line ") + kept_rows + "ORDER BY seq ASC LIMIT ?4")),
+        find_token(db.prepare("SELECT nick, expires FROM tokens WHERE hash = ?1 AND expires > ?2")),
+        kept(kept_count(retain_messages)) {}
   Connection db;
   Statement newest;
   Statement oldest;
   Statement find_token;
+  std::int64_t kept;  // ?5 of newest and oldest
 };
 
 }  // namespace
@@ -140,6 +153,7 @@ struct SqliteHistoryStore::Impl {
     Seq last_seq = 0;
     Seq committed_seq = 0;  // last_seq as of the last commit
     std::size_t appended = 0;  // in the open transaction
+    Seq trimmed_through = 0;   // no message at or below this seq is left
   };
 
   SqliteStoreOptions options;
@@ -151,7 +165,7 @@ struct SqliteHistoryStore::Impl {
   // The writer's connection, statements and view of the rooms: touched by the
   // writer thread only (and by the constructor before it starts).
   std::unique_ptr<Connection> writer_db;
-  Statement insert_room, insert_message, update_room, trim_room, first_young, save_token, remove_token,
+  Statement insert_room, insert_message, update_room, trim_room, trim_range, first_young, save_token, remove_token,
       purge_tokens, list_rooms;
   std::map<std::string, RoomRow, std::less<>> rooms;
   std::vector<RoomRow*> touched;
@@ -186,7 +200,7 @@ struct SqliteHistoryStore::Impl {
     // Readers open their connections here so that an unusable file fails the open.
     std::vector<std::unique_ptr<ReaderConnection>> connections;
     for (std::size_t i = 0; i < options.reader_threads; ++i)
-      connections.push_back(std::make_unique<ReaderConnection>(path));
+      connections.push_back(std::make_unique<ReaderConnection>(path, options.retention.retain_messages));
     sweeping = false;
     next_sweep = std::chrono::steady_clock::now() + options.retention_interval;
     writer = std::thread([this] { run_writer(); });
@@ -208,7 +222,7 @@ struct SqliteHistoryStore::Impl {
     for (auto& reader : readers)
       if (reader.joinable()) reader.join();
     // Statements go before their connection.
-    insert_room = {}, insert_message = {}, update_room = {}, trim_room = {}, first_young = {};
+    insert_room = {}, insert_message = {}, update_room = {}, trim_room = {}, trim_range = {}, first_young = {};
     save_token = {}, remove_token = {}, purge_tokens = {}, list_rooms = {};
     writer_db.reset();
   }
@@ -277,12 +291,14 @@ struct SqliteHistoryStore::Impl {
     trim_room = db.prepare(
         "DELETE FROM messages WHERE room_id = ?1 AND seq IN "
         "(SELECT seq FROM messages WHERE room_id = ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)");
+    trim_range = db.prepare("DELETE FROM messages WHERE room_id = ?1 AND seq > ?2 AND seq <= ?3");
     first_young = db.prepare("SELECT seq FROM messages WHERE room_id = ?1 AND ts >= ?2 ORDER BY seq LIMIT 1");
     save_token = db.prepare("INSERT OR REPLACE INTO tokens(hash, nick, expires) VALUES(?1, ?2, ?3)");
     remove_token = db.prepare("DELETE FROM tokens WHERE hash = ?1");
     purge_tokens = db.prepare(
         "DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires <= ?1 LIMIT ?2)");
-    list_rooms = db.prepare("SELECT id, name, last_seq FROM rooms");
+    list_rooms = db.prepare(
+        "SELECT id, name, last_seq, (SELECT min(seq) FROM messages WHERE room_id = rooms.id) FROM rooms");
   }
 
   // At open a failure to list the rooms is fatal; later (after a rollback)
@@ -294,7 +310,9 @@ struct SqliteHistoryStore::Impl {
     int rc;
     while ((rc = list_rooms.step()) == SQLITE_ROW) {
       const auto seq = static_cast<Seq>(list_rooms.column_int(2));
-      rooms.emplace(std::string(list_rooms.column_text(1)), RoomRow{list_rooms.column_int(0), seq, seq, 0});
+      // No message left: everything up to the last seq is gone.
+      const auto oldest = list_rooms.column_is_null(3) ? seq + 1 : static_cast<Seq>(list_rooms.column_int(3));
+      rooms.emplace(std::string(list_rooms.column_text(1)), RoomRow{list_rooms.column_int(0), seq, seq, 0, oldest - 1});
     }
     if (rc != SQLITE_DONE && opening)
       throw StoreError(path + ": not a chatd history database, or damaged (" + writer_db->error_message() + ")");
@@ -399,7 +417,12 @@ struct SqliteHistoryStore::Impl {
   }
 
   // The rooms' new last seqs, and each room appended to trimmed to
-  // retain_messages (a bounded step: at most twice what it just received).
+  // retain_messages. A room is trimmed once a retention_step of its messages
+  // is past retention, by one range delete of at most twice what it just
+  // received or a retention_step, whichever is more: deleting a few hundred
+  // neighbouring rows at once rewrites a few pages, where a trim on every
+  // commit rewrites the room's oldest page every time. Reads never return
+  // what is past retention (kept_rows), deleted yet or not.
   std::error_code finish_rooms() {
     for (RoomRow* room : touched) {
       {
@@ -408,12 +431,14 @@ struct SqliteHistoryStore::Impl {
         if (const int rc = update_room.step(); rc != SQLITE_DONE) return sqlite::to_error(rc);
       }
       const auto keep = options.retention.retain_messages;
-      if (keep > 0 && room->last_seq > keep) {
-        ResetOnExit reset(trim_room);
-        const auto step = std::max(options.retention_step, 2 * room->appended);
-        trim_room.bind(1, room->id).bind(2, to_db_seq(room->last_seq - keep)).bind(3, static_cast<std::int64_t>(step));
-        if (const int rc = trim_room.step(); rc != SQLITE_DONE) return sqlite::to_error(rc);
-      }
+      if (keep == 0 || room->last_seq <= keep) continue;
+      const Seq bound = room->last_seq - keep;
+      if (bound < room->trimmed_through + options.retention_step) continue;
+      const Seq through = std::min<Seq>(bound, room->trimmed_through + std::max(options.retention_step, 2 * room->appended));
+      ResetOnExit reset(trim_range);
+      trim_range.bind(1, room->id).bind(2, to_db_seq(room->trimmed_through)).bind(3, to_db_seq(through));
+      if (const int rc = trim_range.step(); rc != SQLITE_DONE) return sqlite::to_error(rc);
+      room->trimmed_through = through;
     }
     return {};
   }
@@ -632,7 +657,7 @@ std::error_code read_page(ReaderConnection& c, const HistoryQuery& query, Histor
       // Only whether the range is empty matters.
       Statement& stmt = c.newest;
       ResetOnExit reset(stmt);
-      stmt.bind_text(1, query.room).bind(2, after).bind(3, before).bind(4, 1);
+      stmt.bind_text(1, query.room).bind(2, after).bind(3, before).bind(4, 1).bind(5, c.kept);
       page.more = stmt.step() == SQLITE_ROW;
     }
     return {};
@@ -640,7 +665,7 @@ std::error_code read_page(ReaderConnection& c, const HistoryQuery& query, Histor
   Statement& stmt = query.after ? c.oldest : c.newest;
   ResetOnExit reset(stmt);
   const auto fetch = static_cast<std::int64_t>(std::min<std::size_t>(query.limit, 1u << 30)) + 1;
-  stmt.bind_text(1, query.room).bind(2, after).bind(3, before).bind(4, fetch);
+  stmt.bind_text(1, query.room).bind(2, after).bind(3, before).bind(4, fetch).bind(5, c.kept);
   std::size_t bytes = 0;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
@@ -768,9 +793,9 @@ std::error_code SqliteHistoryStore::export_room(std::string_view room,
   }
   Connection& db = *opened;
   if (const int rc = db.exec("BEGIN"); rc != SQLITE_OK) return sqlite::to_error(rc);
-  Statement stmt = db.prepare(
-      "SELECT seq, ts, line FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) ORDER BY seq");
-  stmt.bind_text(1, room);
+  Statement stmt = db.prepare(std::string("SELECT seq, ts, line ") + kept_rows + "ORDER BY seq");
+  stmt.bind_text(1, room).bind(2, -1).bind(3, std::numeric_limits<std::int64_t>::max());
+  stmt.bind(5, kept_count(impl_->options.retention.retain_messages));
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW)
     sink(HistoryEntry{static_cast<Seq>(stmt.column_int(0)), stmt.column_int(1), line_from_db(stmt.column_text(2))});
