@@ -149,13 +149,14 @@ void Broadcaster::on(Inbound& in) {
       return;
     case Inbound::Kind::input_ended:
       if (auto it = connections_.find(id); it != connections_.end() && waits_for_store(id)) {
-        it->second.input_ended = in.detail;  // what it sent before the end runs first
+        ended_inputs_[id] = in.detail;  // what it sent before the end runs first
         return;
       }
       end_input(id, in.detail);
       return;
     case Inbound::Kind::closed:
       held_.erase(id);
+      ended_inputs_.erase(id);
       apply(state_.disconnect(id, LeaveReason::disconnect, now_()));
       if (auto it = connections_.find(id); it != connections_.end()) {
         log::debug("closed ", it->second.connection->peer(), " id=", id);
@@ -237,7 +238,7 @@ bool Broadcaster::take(Entry& entry, Effects effects) {
   const bool waits = !effects.messages.empty() || effects.history_read;
   for (auto& message : effects.messages) {
     ++entry.uncommitted;
-    entry.uncommitted_bytes += echo_size(message);
+    entry.uncommitted_bytes += static_cast<std::uint32_t>(echo_size(message));
     waiting_.push_back(std::move(message));
   }
   if (effects.history_read) read_history(std::move(*effects.history_read));
@@ -319,9 +320,9 @@ void Broadcaster::resume_after_store(ClientId id) {
     }
     execute(id, std::move(batch.items), batch.next);
   }
-  if (entry.input_ended && !waits_for_store(id)) {
-    const std::string detail = std::move(*entry.input_ended);
-    entry.input_ended.reset();
+  if (auto ended = ended_inputs_.find(id); ended != ended_inputs_.end() && !waits_for_store(id)) {
+    const std::string detail = std::move(ended->second);
+    ended_inputs_.erase(ended);
     end_input(id, detail);
   }
 }
@@ -367,7 +368,7 @@ void Broadcaster::settle_message(const PendingMessage& message) {
   if (it == connections_.end() || it->second.uncommitted == 0) return;
   Entry& entry = it->second;
   --entry.uncommitted;
-  const std::size_t echo = std::min(entry.uncommitted_bytes, echo_size(message));
+  const auto echo = static_cast<std::uint32_t>(std::min<std::size_t>(entry.uncommitted_bytes, echo_size(message)));
   entry.uncommitted_bytes = entry.uncommitted == 0 ? 0 : entry.uncommitted_bytes - echo;
 }
 
