@@ -40,6 +40,56 @@ bool ConnectionCore::deliver(const SharedLine& line) {
   return true;
 }
 
+void ConnectionCore::post_read() {
+  asio::post(watchdog_.get_executor(), [self = shared_from_this()] { self->read_on(); });
+}
+
+void ConnectionCore::handle_read(std::string_view bytes) {
+  ReadStep step = read(bytes);
+  if (step.kind == ReadStep::Kind::post_batch) {
+    post_batch(std::move(step.batch), [self = shared_from_this()](boost::system::error_code) {
+      self->reader_ = Reader::paused;
+      self->resume_after_batch();
+    });
+    return;
+  }
+  if (throttle_reader(step)) {
+    reader_ = Reader::throttled;
+    return;
+  }
+  post_read();
+}
+
+void ConnectionCore::resume_after_batch() {
+  if (reader_ != Reader::paused || !may_read_on()) return;
+  reader_ = Reader::busy;
+  if (throttle_reader(after_batch())) {
+    reader_ = Reader::throttled;
+    return;
+  }
+  read_on();
+}
+
+void ConnectionCore::wake_reader() {
+  switch (reader_) {
+    case Reader::busy:
+      return;
+    case Reader::paused:
+      if (resume_posted_ || !may_read_on()) return;
+      resume_posted_ = true;
+      asio::post(watchdog_.get_executor(), [self = shared_from_this()] {
+        self->resume_posted_ = false;
+        self->resume_after_batch();
+      });
+      return;
+    case Reader::throttled:
+      if (reader_throttled()) return;  // not yet
+      reader_ = Reader::busy;
+      post_read();
+      return;
+  }
+}
+
 void ConnectionCore::close_after_flush() {
   if (!ending_.begin_closing()) return;
   deadlines_.begin_closing(Clock::now(), limits_);

@@ -56,9 +56,9 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   virtual void close_stream() = 0;
   // Something the writer waits for happened: closing began, or the stream closed.
   virtual void wake_writer() = 0;
-  // Something the paused or throttled reader waits for happened: its batch was
-  // handled, the queue drained to half, its throttle is over, or the stream closed.
-  virtual void wake_reader() = 0;
+  // One read (or a wait for input, then the read), whose bytes go to
+  // handle_read. Called again by the core when the reader may read on.
+  virtual void read_on() = 0;
   // Closing: nothing can be lost by closing the stream now. Only a transport
   // that can tell (plain TCP) says so; the others wait for the peer.
   virtual bool peer_has_everything() { return false; }
@@ -67,6 +67,14 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
 
   // --- for the drivers ---
   void arm_watchdog();
+  // What the driver read, one read's worth: a batch of requests is told to
+  // the broadcaster and the reader pauses until it is handled and the queue
+  // is at most half full; a flood throttles it; anything else is followed by
+  // the next read in a later turn of the event loop, so that a peer sending
+  // nothing but empty lines cannot keep the loop to itself.
+  void handle_read(std::string_view bytes);
+  // read_on in a later turn of the event loop.
+  void post_read();
   // A read of `bytes`: what the reader does next. A batch to post is marked
   // pending until the broadcaster has handled it.
   ReadStep read(std::string_view bytes);
@@ -132,6 +140,12 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   Ending ending_;
 
  private:
+  // Something the paused or throttled reader waits for happened: its batch was
+  // handled, the queue drained to half, its throttle is over, or the stream
+  // closed. Posts, never calls: the broadcaster, the writer or the watchdog
+  // is in the middle of its work.
+  void wake_reader();
+  void resume_after_batch();
   void on_watchdog();
   void tell_due(Deadlines::Due due);
   void part_finished();
@@ -148,6 +162,14 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   WatchdogTimer watchdog_;  // set only by arm_watchdog
   Deadlines deadlines_;
   AdmissionTicket admission_;  // the connection's place in its address's limit and max_clients, until closed
+  // Where the reader is when it is not reading.
+  enum class Reader : std::uint8_t {
+    busy,       // a read, a wait for input, a posted read or a posted batch is under way
+    paused,     // its batch is told: waiting until it is handled and the queue is at most half full
+    throttled,  // its flood budget is in debt: the watchdog wakes it
+  };
+  Reader reader_ = Reader::busy;
+  bool resume_posted_ = false;  // wake_reader has posted resume_after_batch
   bool batch_pending_ = false;  // a batch is in the inbox or being handled
   bool report_room_ = false;    // the broadcaster waits for room for replies
   bool counted_ = false;        // in metrics::traffic.open[transport_]

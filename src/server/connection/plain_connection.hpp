@@ -25,24 +25,13 @@ class PlainConnection final : public ConnectionCore {
  private:
   void close_stream() override;
   void wake_writer() override;
-  void wake_reader() override;
   bool peer_has_everything() override;
   bool polls_close() const override { return true; }
 
-  void read_on();
-  void resume_after_batch();
+  void read_on() override;
   void write_queued();
 
-  // Where the reader is when it is not reading.
-  enum class Reader : std::uint8_t {
-    busy,       // a read, a wait for input, a posted read or a posted batch is under way
-    paused,     // its batch is told: waiting until it is handled and the queue is at most half full
-    throttled,  // its flood budget is in debt: the watchdog wakes it
-  };
-
   boost::asio::ip::tcp::socket socket_;
-  Reader reader_ = Reader::busy;
-  bool resume_posted_ = false;     // wake_reader has posted resume_after_batch
   bool flush_posted_ = false;      // a write_queued is posted: lines delivered until it runs leave in the same sendmsg
   bool waiting_writable_ = false;  // waiting for room in the socket buffer
   bool writer_done_ = false;

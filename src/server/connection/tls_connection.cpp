@@ -68,7 +68,7 @@ std::shared_ptr<ConnectionCore> make_connection(transport::TlsStream stream, Cli
 void TlsConnection::start() {
   boost::system::error_code ignored;  // reads and writes then report would_block, never block
   socket_.non_blocking(true, ignored);
-  asio::post(socket_.get_executor(), [self = self<TlsConnection>()] { self->read_on(); });
+  post_read();
   arm_watchdog();
 }
 
@@ -124,51 +124,7 @@ void TlsConnection::read_on() {
     return;
   }
   keep_buffers();
-  ReadStep step = read({buffer.data(), static_cast<std::size_t>(n)});
-  if (step.kind == ReadStep::Kind::post_batch) {
-    post_batch(std::move(step.batch), [self = self<TlsConnection>()](boost::system::error_code) {
-      self->reader_ = Reader::paused;
-      self->resume_after_batch();
-    });
-    return;
-  }
-  if (throttle_reader(step)) {
-    reader_ = Reader::throttled;
-    return;
-  }
-  asio::post(socket_.get_executor(), [self = self<TlsConnection>()] { self->read_on(); });
-}
-
-void TlsConnection::resume_after_batch() {
-  if (reader_ != Reader::paused || !may_read_on()) return;
-  reader_ = Reader::busy;
-  if (throttle_reader(after_batch())) {
-    reader_ = Reader::throttled;
-    return;
-  }
-  read_on();
-}
-
-// Posted, not called: the broadcaster, the writer or the watchdog is in the
-// middle of its work.
-void TlsConnection::wake_reader() {
-  switch (reader_) {
-    case Reader::busy:
-      return;
-    case Reader::paused:
-      if (resume_posted_ || !may_read_on()) return;
-      resume_posted_ = true;
-      asio::post(socket_.get_executor(), [self = self<TlsConnection>()] {
-        self->resume_posted_ = false;
-        self->resume_after_batch();
-      });
-      return;
-    case Reader::throttled:
-      if (reader_throttled()) return;  // not yet
-      reader_ = Reader::busy;
-      asio::post(socket_.get_executor(), [self = self<TlsConnection>()] { self->read_on(); });
-      return;
-  }
+  handle_read({buffer.data(), static_cast<std::size_t>(n)});
 }
 
 // The broadcaster's flush() writes at once, as plain TCP does; lines queued

@@ -46,26 +46,19 @@ class TlsConnection final : public ConnectionCore {
 
   void close_stream() override;
   void wake_writer() override;
-  void wake_reader() override;
 
-  void read_on();
-  void resume_after_batch();
+  void read_on() override;
   void write_queued();
   void wait_writable();
   void finish_writer();
   void keep_buffers();
   boost::system::error_code session_error(int result);
 
-  // Where the reader is when it is not reading (as in PlainConnection).
-  enum class Reader : std::uint8_t { busy, paused, throttled };
-
   std::shared_ptr<boost::asio::ssl::context> context_;  // the session's context, as it was at the handshake
   boost::asio::ip::tcp::socket socket_;
   SocketBio socket_bio_;
   std::unique_ptr<SSL, FreeSession> session_;
   asio::steady_timer release_buffers_;  // waits only while OpenSSL holds buffers
-  Reader reader_ = Reader::busy;
-  bool resume_posted_ = false;     // wake_reader has posted resume_after_batch
   bool write_posted_ = false;      // wake_writer posted a write_queued
   bool waiting_writable_ = false;  // waiting for room in the socket buffer
   bool writer_done_ = false;
