@@ -44,8 +44,7 @@ void ConnectionCore::post_read() {
   asio::post(watchdog_.get_executor(), [self = shared_from_this()] { self->read_on(); });
 }
 
-void ConnectionCore::handle_read(std::string_view bytes) {
-  ReadStep step = read(bytes);
+void ConnectionCore::handle_step(ReadStep step) {
   if (step.kind == ReadStep::Kind::post_batch) {
     post_batch(std::move(step.batch), [self = shared_from_this()](boost::system::error_code) {
       self->reader_ = Reader::paused;

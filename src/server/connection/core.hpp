@@ -72,7 +72,9 @@ class ConnectionCore : public Connection, public std::enable_shared_from_this<Co
   // is at most half full; a flood throttles it; anything else is followed by
   // the next read in a later turn of the event loop, so that a peer sending
   // nothing but empty lines cannot keep the loop to itself.
-  void handle_read(std::string_view bytes);
+  void handle_read(std::string_view bytes) { handle_step(read(bytes)); }
+  // The same for a step the driver took itself with read().
+  void handle_step(ReadStep step);
   // read_on in a later turn of the event loop.
   void post_read();
   // A read of `bytes`: what the reader does next. A batch to post is marked
